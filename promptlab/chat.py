@@ -1,0 +1,85 @@
+"""Chat messages and model chat templates, rendered the way transformers does."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
+from typing import Any, Literal
+
+import jinja2
+from jinja2.ext import loopcontrols
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from pydantic import BaseModel, ConfigDict
+
+from promptlab.errors import TemplateError
+
+Role = Literal["system", "user", "assistant", "tool"]
+
+CHATML_TEMPLATE = (
+    "{% for message in messages %}"
+    "{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+
+
+class Message(BaseModel):
+    """One chat turn."""
+
+    model_config = ConfigDict(frozen=True)
+
+    role: Role
+    content: str
+
+
+MessagesLike = Sequence[Message | Mapping[str, str]]
+
+
+def as_messages(messages: Iterable[Message | Mapping[str, str]]) -> list[Message]:
+    """Normalise dicts such as ``{"role": "user", "content": "hi"}`` to Messages."""
+    return [m if isinstance(m, Message) else Message.model_validate(m) for m in messages]
+
+
+def render_chat_template(
+    template: str,
+    messages: MessagesLike,
+    *,
+    add_generation_prompt: bool = True,
+    bos_token: str = "",
+    eos_token: str = "",
+    **extra: Any,
+) -> str:
+    """Render a tokenizer ``chat_template`` exactly as transformers' apply_chat_template."""
+    compiled = _compile(template)
+    payload = [m.model_dump() for m in as_messages(messages)]
+    try:
+        return compiled.render(
+            messages=payload,
+            add_generation_prompt=add_generation_prompt,
+            bos_token=bos_token,
+            eos_token=eos_token,
+            **extra,
+        )
+    except jinja2.TemplateError as exc:
+        raise TemplateError(f"chat template failed: {exc}") from None
+
+
+def _raise_exception(message: str) -> None:
+    raise jinja2.TemplateError(message)
+
+
+def _tojson(value: Any, ensure_ascii: bool = False, indent: int | None = None, separators: Any = None,
+            sort_keys: bool = False) -> str:
+    return json.dumps(value, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
+
+
+@lru_cache(maxsize=32)
+def _compile(template: str) -> jinja2.Template:
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[loopcontrols])
+    env.filters["tojson"] = _tojson
+    env.globals["raise_exception"] = _raise_exception
+    try:
+        return env.from_string(template)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"chat template does not parse (line {exc.lineno}): {exc.message}") from None

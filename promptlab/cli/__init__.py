@@ -1,0 +1,1 @@
+"""The ``promptlab`` command line."""

@@ -1,0 +1,47 @@
+"""``promptlab generate``: complete a prompt on any backend."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from promptlab.backends import load_backend
+from promptlab.cli.common import friendly_errors, print_json
+from promptlab.config import GenerationConfig
+
+
+def generate(
+    prompt: Annotated[str, typer.Argument(help="The prompt text.")],
+    backend: Annotated[str, typer.Option(help="Backend spec, e.g. llamacpp, mock:FILE, openai:URL.")] = "llamacpp",
+    max_new_tokens: Annotated[int, typer.Option(help="Most tokens to generate.")] = 128,
+    stop: Annotated[list[str] | None, typer.Option(help="A stop string; repeat for several.")] = None,
+    temperature: Annotated[float, typer.Option(help="0 is greedy.")] = 0.0,
+    top_k: Annotated[int | None, typer.Option(help="Top-k sampling.")] = None,
+    top_p: Annotated[float, typer.Option(help="Nucleus sampling mass.")] = 1.0,
+    repetition_penalty: Annotated[float, typer.Option(help="1.0 means none.")] = 1.0,
+    num_beams: Annotated[int, typer.Option(help="Beam search width.")] = 1,
+    seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
+    n: Annotated[int, typer.Option(help="Completions to return.")] = 1,
+    chat: Annotated[bool, typer.Option(help="Send the prompt as a user message with the model's chat template.")]
+    = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print a JSON list of completions.")] = False,
+) -> None:
+    """Generate completions of PROMPT and print them."""
+    with friendly_errors():
+        config = GenerationConfig(
+            max_new_tokens=max_new_tokens, stop=tuple(stop or ()), temperature=temperature, top_k=top_k,
+            top_p=top_p, repetition_penalty=repetition_penalty, num_beams=num_beams, seed=seed, n=n,
+        )
+        with load_backend(backend) as engine:
+            if chat:
+                completions = engine.chat([{"role": "user", "content": prompt}], config)
+            else:
+                completions = engine.generate(prompt, config)
+    if json_output:
+        print_json(completions)
+        return
+    for index, completion in enumerate(completions):
+        if len(completions) > 1:
+            typer.echo(f"--- completion {index + 1} ({completion.finish_reason})")
+        typer.echo(completion.text)

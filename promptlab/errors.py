@@ -1,0 +1,84 @@
+"""The error taxonomy: every error promptlab raises derives from PromptlabError.
+
+``retryable`` says whether the same call may succeed if simply tried again
+(a server that is down or overloaded), as opposed to a caller's mistake.
+"""
+
+from __future__ import annotations
+
+
+class PromptlabError(Exception):
+    """Root of every error raised by promptlab."""
+
+    retryable: bool = False
+
+
+class ConfigError(PromptlabError, ValueError):
+    """A configuration value is invalid; the message names the field."""
+
+
+class BackendError(PromptlabError):
+    """A backend could not produce a completion."""
+
+
+class BackendSpecError(BackendError, ValueError):
+    """A backend spec string (``mock``, ``llamacpp:PATH``, ...) is not understood."""
+
+
+class UnsupportedKnobError(BackendError, ValueError):
+    """A decoding knob was set that this backend cannot honour."""
+
+    def __init__(self, backend: str, knob: str, hint: str = "") -> None:
+        self.backend = backend
+        self.knob = knob
+        message = f"backend {backend!r} does not support {knob!r}"
+        super().__init__(f"{message}: {hint}" if hint else message)
+
+
+class ModelLoadError(BackendError):
+    """A model file or directory is missing, corrupt or of an unsupported kind."""
+
+
+class ContextLengthError(BackendError, ValueError):
+    """The prompt does not fit the model's context window."""
+
+
+class BackendUnavailableError(BackendError):
+    """A server is down, slow or overloaded; trying again later may work."""
+
+    retryable = True
+
+
+class ServerResponseError(BackendError):
+    """A server answered with an error status or an unreadable body."""
+
+    def __init__(self, message: str, status_code: int | None = None) -> None:
+        self.status_code = status_code
+        super().__init__(message)
+
+
+class ReplayMissError(BackendError, KeyError):
+    """A replayed backend was asked for a prompt it has no recording of."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class TemplateError(PromptlabError):
+    """A template is malformed or could not be rendered."""
+
+
+class TemplateNotFoundError(TemplateError, LookupError):
+    """No template of that name exists in the library."""
+
+
+class TemplateSecurityError(TemplateError):
+    """A template reached for Python internals or tried to exhaust resources."""
+
+
+class ToolError(PromptlabError):
+    """A tool is misconfigured or was called with invalid arguments."""
+
+
+class DatasetError(PromptlabError, ValueError):
+    """A dataset file is missing or malformed."""

@@ -1,0 +1,26 @@
+"""RunResult: what every runner returns, the answer with its trace."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from promptlab.tracing import Trace
+
+
+class RunResult(BaseModel):
+    """A runner's answer, how it ended, and the full trace of steps."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    answer: str | None
+    status: str
+    """"ok", or why there is no trustworthy answer: "no_answer", "error", "max_steps", ..."""
+    trace: Trace
+    votes: dict[str, int] = Field(default_factory=dict)
+    """Self-consistency: normalised answer -> number of samples that gave it."""
+    agreement: float | None = None
+    """Share of the samples that agree with the chosen answer."""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
