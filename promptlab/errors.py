@@ -82,3 +82,10 @@ class ToolError(PromptlabError):
 
 class DatasetError(PromptlabError, ValueError):
     """A dataset file is missing or malformed."""
+
+
+class SandboxError(PromptlabError):
+    """The sandbox itself cannot run programs (its worker process does not start).
+
+    A program that fails, times out or is refused is not an error: it is a ``SandboxResult``.
+    """

@@ -96,6 +96,21 @@ class TraceRecorder:
             self._sink.flush()
 
 
+def write_trace(trace: Trace, sink: IO[str]) -> None:
+    """Append a whole trace to a JSONL file in :class:`TraceRecorder`'s event format, in one write.
+
+    For runs that record in memory and keep a shared file (concurrent evaluation): one
+    write per trace means traces never interleave.
+    """
+    events: list[dict[str, Any]] = [
+        {"event": "start", "strategy": trace.strategy, "question": trace.question, "metadata": trace.metadata}
+    ]
+    events += [{"event": "step", **step.model_dump(mode="json")} for step in trace.steps]
+    events.append({"event": "end", "answer": trace.answer, "status": trace.status})
+    sink.write("".join(json.dumps(e, ensure_ascii=False, default=str) + "\n" for e in events))
+    sink.flush()
+
+
 def read_traces(path: str | Path) -> list[Trace]:
     """Rebuild the traces in a JSONL trace file (an unfinished one ends "incomplete")."""
     traces: list[Trace] = []

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import typer
 
+from promptlab.cli.eval import eval_command, report_command
 from promptlab.cli.generate import generate
+from promptlab.cli.run import run_app
+from promptlab.cli.templates import list_templates, render
+from promptlab.cli.trace import trace_app
 
 app = typer.Typer(
     name="promptlab",
@@ -14,6 +18,12 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command()(generate)
+app.command("templates")(list_templates)
+app.command()(render)
+app.command("eval")(eval_command)
+app.command("report")(report_command)
+app.add_typer(trace_app, name="trace")
+app.add_typer(run_app, name="run")
 
 
 @app.callback()

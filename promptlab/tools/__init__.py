@@ -1,0 +1,39 @@
+"""Tools an agent can call: the Tool contract, ``@tool``, a registry, and the built-in tools."""
+
+from promptlab.tools._wiki_http import WikipediaError
+from promptlab.tools.base import Observation, ObservationKind, Tool, ToolArgumentError
+from promptlab.tools.calculator import Calculator, CalculatorError, calculate
+from promptlab.tools.decorator import FunctionTool, tool
+from promptlab.tools.registry import ToolRegistry
+from promptlab.tools.wiki_local import LocalWikipedia, WikiFixture, WikiPage
+from promptlab.tools.wikipedia import (
+    WIKIPEDIA_API_URL,
+    WikipediaEnv,
+    WikipediaLookup,
+    WikipediaSearch,
+    paper_sentences,
+    wikipedia_tools,
+)
+
+__all__ = [
+    "WIKIPEDIA_API_URL",
+    "Calculator",
+    "CalculatorError",
+    "FunctionTool",
+    "LocalWikipedia",
+    "Observation",
+    "ObservationKind",
+    "Tool",
+    "ToolArgumentError",
+    "ToolRegistry",
+    "WikiFixture",
+    "WikiPage",
+    "WikipediaEnv",
+    "WikipediaError",
+    "WikipediaLookup",
+    "WikipediaSearch",
+    "calculate",
+    "paper_sentences",
+    "tool",
+    "wikipedia_tools",
+]

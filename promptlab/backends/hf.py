@@ -1,0 +1,250 @@
+"""The transformers backend: local model directories and GGUF files through ``model.generate``.
+
+Honours every knob (beam search and ``n`` samples included), exact stop strings,
+bitsandbytes / GPTQ quantization on CUDA, LoRA adapters chosen per call, and reuses
+the KV cache of the common prompt prefix between calls.
+
+``n`` samples cost one prompt encoding: the prompt (less its last token) is run once
+at batch size one, its cache is repeated ``n`` times, and the samples decode as one
+batch. (``num_return_sequences`` alone would encode the prompt ``n`` times.)
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import DynamicCache, StoppingCriteriaList
+
+from promptlab.backends.base import ALL_KNOBS, Backend, Capabilities, Completion, Stopwatch
+from promptlab.backends.hf_adapters import AdapterSet
+from promptlab.backends.hf_cache import PrefixCache, truncate
+from promptlab.backends.hf_decoding import (
+    RowDecoder,
+    StopStringCriteria,
+    batch_rows,
+    completions,
+    hf_generation_config,
+    seeded,
+    special_ids,
+)
+from promptlab.backends.hf_loading import (
+    check_gguf,
+    load_model,
+    load_tokenizer,
+    quantization_config,
+    resolve_device,
+    resolve_dtype,
+    resolve_source,
+)
+from promptlab.config import GenerationConfig
+from promptlab.errors import ConfigError, ContextLengthError
+
+
+class HFBackend(Backend):
+    """A causal LM run by transformers.
+
+    Args:
+        path: a model directory, or a ``.gguf`` file (transformers de-quantizes it).
+        gguf_file: the GGUF file's name inside ``path`` (when ``path`` is its directory).
+        device: ``"auto"`` (CUDA if present, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
+        dtype: ``"float32"``, ``"bfloat16"``, ``"float16"``, ``"auto"``; default float32 on CPU,
+            the checkpoint's own dtype on a GPU.
+        quantization: ``"nf4"`` or ``"int8"`` (bitsandbytes, CUDA only). GPTQ checkpoints are
+            recognised from their config.json and need no option (CUDA only too).
+        adapters: LoRA/PEFT adapters to attach, ``{name: directory}``.
+        adapter: the adapter plain calls use (None: the base model); see :meth:`with_adapter`.
+        trust_remote_code: allow a checkpoint's own Python code (off by default).
+        prefix_cache: reuse the KV cache of the common prompt prefix between calls.
+    """
+
+    name = "hf"
+    capabilities = Capabilities(knobs=ALL_KNOBS, streaming=False, prefix_cache=True)
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        gguf_file: str | None = None,
+        device: str = "auto",
+        dtype: str | torch.dtype | None = None,
+        quantization: str | None = None,
+        adapters: Mapping[str, str | Path] | None = None,
+        adapter: str | None = None,
+        trust_remote_code: bool = False,
+        prefix_cache: bool = True,
+    ) -> None:
+        source = resolve_source(path, gguf_file)
+        self.device = resolve_device(device)
+        quantized = quantization_config(quantization, source, self.device)
+        check_gguf(source)
+        self.source = source
+        self._tokenizer = load_tokenizer(source, trust_remote_code=trust_remote_code)
+        self._model = load_model(
+            source,
+            device=self.device,
+            dtype=resolve_dtype(dtype, self.device),
+            quantization=quantized,
+            trust_remote_code=trust_remote_code,
+        )
+        self._adapters = AdapterSet(self._model, adapters)
+        self.default_adapter = self._adapters.check(adapter)
+        self._ids = special_ids(self._tokenizer, self._model.generation_config)
+        self._cache_kw = "cache" if "cache" in inspect.signature(self._model.forward).parameters else "past_key_values"
+        self._prefix = PrefixCache(self._model.config, enabled=prefix_cache)
+        self._lock = threading.RLock()
+        self.context_length = _context_length(self._model.config, self._tokenizer)
+
+    # ---------------------------------------------------------------- model facts
+    @property
+    def model(self) -> Any:
+        """The underlying ``transformers`` model (for inspection; generation goes through the backend)."""
+        return self._model
+
+    @property
+    def tokenizer(self) -> Any:
+        """The underlying ``transformers`` tokenizer."""
+        return self._tokenizer
+
+    @property
+    def chat_template(self) -> str:
+        template = self._tokenizer.chat_template
+        if isinstance(template, dict):
+            template = template.get("default")
+        return template if isinstance(template, str) and template else super().chat_template
+
+    @property
+    def special_tokens(self) -> dict[str, str]:
+        tokens = {"bos_token": self._tokenizer.bos_token, "eos_token": self._tokenizer.eos_token}
+        return {name: str(value) for name, value in tokens.items() if value is not None}
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    # ------------------------------------------------------------------- adapters
+    @property
+    def adapters(self) -> tuple[str, ...]:
+        """Names of the attached LoRA/PEFT adapters."""
+        return self._adapters.names
+
+    def with_adapter(self, adapter: str | None) -> Backend:
+        """A backend that answers with ``adapter`` active (None: the base model), sharing this model.
+
+        Runners take any Backend, so this is how one picks an adapter per call site:
+        ``CoTRunner(backend.with_adapter("math"))``. Switching is cheap (no weights are copied).
+        """
+        return _AdapterView(self, self._adapters.check(adapter))
+
+    # ------------------------------------------------------------------ generation
+    def _generate(self, prompt: str, config: GenerationConfig) -> list[Completion]:
+        return self.generate_with_adapter(prompt, config, self.default_adapter)
+
+    def generate_with_adapter(self, prompt: str, config: GenerationConfig, adapter: str | None) -> list[Completion]:
+        """``config.n`` completions of ``prompt`` with ``adapter`` active (config already validated)."""
+        tokens = self._encode(prompt)
+        if len(tokens) >= (self.context_length or len(tokens) + 1):
+            raise ContextLengthError(
+                f"the prompt is {len(tokens)} tokens but the model's context window is {self.context_length}: "
+                "shorten the prompt"
+            )
+        max_new_tokens = config.max_new_tokens
+        if self.context_length is not None:
+            max_new_tokens = min(max_new_tokens, self.context_length - len(tokens))
+        decoder = RowDecoder(self._tokenizer, self._ids, len(tokens))
+        with self._lock, Stopwatch() as watch, torch.inference_mode():
+            self._adapters.activate(adapter)
+            cache, reused = self._prefix.take(tokens, key=adapter)
+            self._prefill(cache, tokens[reused:-1])
+            rows = batch_rows(config)
+            if rows > 1:
+                cache.batch_repeat_interleave(rows)
+            stopping = StoppingCriteriaList([StopStringCriteria(decoder, config.stop)] if config.stop else [])
+            with seeded(config.seed, self.device):
+                sequences = self._model.generate(
+                    torch.tensor([tokens], device=self.device),
+                    generation_config=hf_generation_config(config, max_new_tokens, self._ids),
+                    stopping_criteria=stopping,
+                    **{self._cache_kw: cache},
+                )
+            self._keep(cache, sequences, tokens, beams=config.num_beams > 1, adapter=adapter)
+        return completions(sequences, decoder, config, cached_prompt_tokens=reused, latency_s=watch.elapsed)
+
+    def _encode(self, prompt: str) -> list[int]:
+        # A prompt rendered from a chat template may already start with the BOS text.
+        bos = self._tokenizer.bos_token
+        add_special = not (bos and prompt.startswith(bos))
+        tokens: list[int] = self._tokenizer(prompt, add_special_tokens=add_special)["input_ids"]
+        if not tokens:
+            if self._ids.bos is None:
+                raise ConfigError("the prompt is empty and this model has no BOS token to start from")
+            tokens = [self._ids.bos]
+        return tokens
+
+    def _prefill(self, cache: DynamicCache, tokens: list[int]) -> None:
+        """Encode ``tokens`` into ``cache`` at batch size one (logits only for the last position)."""
+        if tokens:
+            self._model(
+                input_ids=torch.tensor([tokens], device=self.device),
+                use_cache=True,
+                logits_to_keep=1,
+                **{self._cache_kw: cache},
+            )
+
+    def _keep(
+        self, cache: DynamicCache, sequences: torch.Tensor, tokens: list[int], *, beams: bool, adapter: str | None
+    ) -> None:
+        """Keep row 0 of the cache for the next call: prompt and generated tokens (prompt only after beams)."""
+        if not self._prefix.enabled or cache.get_seq_length() == 0:
+            return
+        if beams:  # beam rows were reordered: only the shared prompt is known to match row 0
+            truncate(cache, len(tokens))
+        if sequences.shape[0] > 1 or beams:
+            cache.batch_select_indices(torch.tensor([0], device=self.device))
+        length = cache.get_seq_length()
+        self._prefix.keep(cache, sequences[0, :length].tolist(), key=adapter)
+
+    def clear_cache(self) -> None:
+        """Forget the cached prompt prefix."""
+        with self._lock:
+            self._prefix.clear()
+
+    def close(self) -> None:
+        self.clear_cache()
+
+
+class _AdapterView(Backend):
+    """The same HFBackend, answering with one adapter active."""
+
+    name = "hf"
+    capabilities = HFBackend.capabilities
+
+    def __init__(self, backend: HFBackend, adapter: str | None) -> None:
+        self.backend = backend
+        self.adapter = adapter
+
+    def _generate(self, prompt: str, config: GenerationConfig) -> list[Completion]:
+        return self.backend.generate_with_adapter(prompt, config, self.adapter)
+
+    def count_tokens(self, text: str) -> int:
+        return self.backend.count_tokens(text)
+
+    @property
+    def chat_template(self) -> str:
+        return self.backend.chat_template
+
+    @property
+    def special_tokens(self) -> dict[str, str]:
+        return self.backend.special_tokens
+
+
+def _context_length(model_config: Any, tokenizer: Any) -> int | None:
+    """The model's context window: max_position_embeddings, else the tokenizer's model_max_length."""
+    text_config = model_config.get_text_config() if hasattr(model_config, "get_text_config") else model_config
+    for value in (getattr(text_config, "max_position_embeddings", None), getattr(tokenizer, "model_max_length", None)):
+        if isinstance(value, int) and 0 < value < 10**7:
+            return value
+    return None

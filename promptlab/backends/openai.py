@@ -1,0 +1,389 @@
+"""OpenAIBackend: any OpenAI-compatible server (vLLM, TGI, SGLang, llama.cpp, OpenAI).
+
+This is how promptlab scales past one machine: run the model behind vLLM or TGI
+on GPUs and point this backend at it. Sync and async calls run the same flows
+(:mod:`promptlab.backends.exchange`), so retries, streaming and parsing exist once.
+
+Stop strings are applied by the client with the shared :mod:`promptlab.stopping`
+code, never sent to the server: servers trim stops differently and most do not say
+which stop fired. A call with stops is streamed and the stream is closed as soon
+as a stop fires (the server then abandons the generation), so the text is trimmed
+exactly as on the local backends and ``Completion.stop`` names the stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Generator, Iterator, Mapping
+from typing import Any, TypeVar
+
+import httpx
+
+from promptlab.backends.base import ALL_KNOBS, Backend, Capabilities, Completion, Usage
+from promptlab.backends.exchange import (
+    CloseStream,
+    Emit,
+    Flow,
+    HttpReply,
+    HttpRequest,
+    ReadLine,
+    RetryPolicy,
+    adrive,
+    drive,
+    request_with_retries,
+)
+from promptlab.backends.openai_protocol import (
+    DIALECTS,
+    Choice,
+    Dialect,
+    Endpoint,
+    ServerUsage,
+    TokenizeRoute,
+    error_from_reply,
+    finish_reason,
+    parse_completion,
+    parse_event,
+    parse_json,
+    parse_models,
+    parse_tokens,
+    request_body,
+)
+from promptlab.chat import MessagesLike, as_messages
+from promptlab.config import GenerationConfig
+from promptlab.errors import BackendError, BackendSpecError, BackendUnavailableError, UnsupportedKnobError
+from promptlab.stopping import StopMatcher
+
+Payload = str | list[dict[str, str]]
+T = TypeVar("T")
+
+
+class OpenAIBackend(Backend):
+    """A model served over the OpenAI HTTP API.
+
+    ``base_url`` is the API root, e.g. ``http://127.0.0.1:8000/v1`` (``/v1`` is added
+    when the URL has no path). ``model=None`` uses the first model the server lists.
+    ``dialect`` names how the server spells knobs beyond the OpenAI core: ``"openai"``
+    (no top_k / repetition_penalty), ``"vllm"`` (also SGLang), ``"llama-cpp"``
+    (llama-cpp-python's and llama.cpp's servers). ``use_chat=True`` sends
+    :meth:`generate` prompts to ``/chat/completions`` as one user message, for
+    chat-only servers. ``extra_body`` is merged into every request body.
+    """
+
+    name = "openai"
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        model: str | None = None,
+        api_key: str | None = None,
+        dialect: str = "openai",
+        use_chat: bool = False,
+        timeout: float = 60.0,
+        max_retries: int = 3,
+        backoff: float = 0.5,
+        extra_body: Mapping[str, Any] | None = None,
+        chat_template: str | None = None,
+        transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        if dialect not in DIALECTS:
+            raise BackendSpecError(f"unknown server dialect {dialect!r}; choose one of {sorted(DIALECTS)}")
+        self.base_url = _api_root(base_url)
+        self.model = model
+        self._dialect: Dialect = DIALECTS[dialect]
+        self._endpoint: Endpoint = "chat" if use_chat else "completions"
+        self._extra_body = dict(extra_body or {})
+        self._chat_template = chat_template
+        self._retry = RetryPolicy(max_retries=max_retries, backoff=backoff)
+        self._client_options: dict[str, Any] = {
+            "timeout": httpx.Timeout(timeout),
+            "headers": {"Authorization": f"Bearer {api_key}"} if api_key else {},
+        }
+        self._transport = transport
+        self._client = httpx.Client(
+            **self._client_options, transport=transport if isinstance(transport, httpx.BaseTransport) else None
+        )
+        self._async_clients: dict[asyncio.AbstractEventLoop, httpx.AsyncClient] = {}
+        self._tokenize_route: TokenizeRoute | None = None
+        self._one_choice_per_request = False
+        """Set once the server answers fewer choices than ``n`` asked (llama.cpp ignores ``n``)."""
+        unsupported = {"num_beams"}
+        if self._dialect.top_k is None:
+            unsupported.add("top_k")
+        if self._dialect.repetition_penalty is None:
+            unsupported.add("repetition_penalty")
+        hint = f"the {dialect!r} server dialect has no such parameter; use dialect='vllm' or 'llama-cpp' if yours does"
+        self.capabilities = Capabilities(
+            knobs=ALL_KNOBS - unsupported,
+            streaming=True,
+            notes={"num_beams": "OpenAI-compatible servers do not do beam search; sample n completions instead",
+                   "top_k": hint, "repetition_penalty": hint},
+        )
+
+    # ------------------------------------------------------------------ public API
+    @property
+    def chat_template(self) -> str:
+        if self._chat_template is None:
+            raise BackendError(
+                "an OpenAI-compatible server applies its model's chat template itself: chat() sends the messages "
+                "to /chat/completions; pass chat_template=... to OpenAIBackend to render prompts locally"
+            )
+        return self._chat_template
+
+    def chat(
+        self, messages: MessagesLike, config: GenerationConfig | None = None, **overrides: Any
+    ) -> list[Completion]:
+        """Send the messages to ``/chat/completions``: the server applies the model's template."""
+        flow = self._completion_flow("chat", _wire(messages), self.resolve_config(config, overrides), emit=False)
+        return _run(drive(self._client, flow))
+
+    async def achat(
+        self, messages: MessagesLike, config: GenerationConfig | None = None, **overrides: Any
+    ) -> list[Completion]:
+        flow = self._completion_flow("chat", _wire(messages), self.resolve_config(config, overrides), emit=False)
+        return await adrive(self._async_client(), flow)
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` by the server's tokenize endpoint (llama.cpp, vLLM); others raise."""
+        return _run(drive(self._client, self._count_flow(text)))
+
+    def close(self) -> None:
+        self._client.close()
+        self._async_clients.clear()  # their event loops own them; they close with their connections
+
+    async def aclose(self) -> None:
+        """Close the HTTP clients, including the async one of the running event loop."""
+        client = self._async_clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.aclose()
+        self.close()
+
+    # --------------------------------------------------------------- engine hooks
+    def _generate(self, prompt: str, config: GenerationConfig) -> list[Completion]:
+        return _run(drive(self._client, self._completion_flow(self._endpoint, self._payload(prompt), config)))
+
+    async def _agenerate(self, prompt: str, config: GenerationConfig) -> list[Completion]:
+        flow = self._completion_flow(self._endpoint, self._payload(prompt), config)
+        return await adrive(self._async_client(), flow)
+
+    def _stream(self, prompt: str, config: GenerationConfig) -> Iterator[str]:
+        flow = self._completion_flow(self._endpoint, self._payload(prompt), config, emit=True)
+        return _texts(drive(self._client, flow))
+
+    # ----------------------------------------------------------------------- flows
+    def _completion_flow(
+        self, endpoint: Endpoint, payload: Payload, config: GenerationConfig, *, emit: bool = False
+    ) -> Flow[list[Completion]]:
+        """``config.n`` completions, in as many requests as the server needs (some ignore ``n``)."""
+        model = yield from self._model_flow()
+        streamed = emit or bool(config.stop)
+        completions: list[Completion] = []
+        while len(completions) < config.n:
+            want = 1 if self._one_choice_per_request else config.n - len(completions)
+            seed = None if config.seed is None else config.seed + len(completions)
+            body = request_body(endpoint, model, payload, config, self._dialect, n=want, seed=seed,
+                                stream=streamed, extra_body=self._extra_body)
+            path = "/chat/completions" if endpoint == "chat" else "/completions"
+            request = HttpRequest("POST", self.base_url + path, body)
+            if streamed:
+                batch = yield from self._streamed_flow(request, endpoint, payload, config, want, emit=emit)
+            else:
+                batch = yield from self._unary_flow(request, endpoint)
+            if len(batch) < want:
+                self._one_choice_per_request = True
+            completions.extend(batch[:want])
+        return completions
+
+    def _unary_flow(self, request: HttpRequest, endpoint: Endpoint) -> Flow[list[Completion]]:
+        started = time.perf_counter()
+        what = _what(request)
+        reply = yield from request_with_retries(request, self._retry)
+        choices, usage = parse_completion(_json(reply, what), endpoint, what)
+        if not choices:
+            raise BackendError(f"{what}: the server returned no choices")
+        latency = time.perf_counter() - started
+        shares = _split(usage.completion_tokens, len(choices))
+        return [
+            Completion(
+                text=choice.text,
+                finish_reason=finish_reason(choice.finish_reason),
+                usage=Usage(prompt_tokens=usage.prompt_tokens or 0, completion_tokens=share,
+                            cached_prompt_tokens=usage.cached_tokens),
+                latency_s=latency,
+            )
+            for choice, share in zip(choices, shares, strict=True)
+        ]
+
+    def _streamed_flow(
+        self, request: HttpRequest, endpoint: Endpoint, payload: Payload, config: GenerationConfig, want: int,
+        *, emit: bool,
+    ) -> Flow[list[Completion]]:
+        """Read SSE events, stop each choice client-side; close the stream once every choice is done."""
+        started = time.perf_counter()
+        what = _what(request)
+        reply = yield from request_with_retries(request, self._retry, stream=True)
+        if not 200 <= reply.status < 300:
+            raise error_from_reply(reply.status, reply.body, what)
+        choices: dict[int, _ChoiceStream] = {}
+        usage: ServerUsage | None = None
+        while True:
+            try:
+                line: str | None = yield ReadLine()
+            except httpx.RequestError as exc:
+                raise BackendUnavailableError(f"{what}: the stream broke off: {exc or type(exc).__name__}") from None
+            if line is None:
+                break
+            event = parse_event(line, endpoint, what)
+            if event is None:
+                continue
+            usage = event[1] or usage
+            for choice in event[0]:
+                text = choices.setdefault(choice.index, _ChoiceStream(config.stop)).feed(choice)
+                if emit and text:
+                    yield Emit(text)
+            streams = choices.values()
+            if len(choices) >= want and all(c.done for c in streams) and any(c.matcher.stopped for c in streams):
+                break  # the server does not know we are done: leave now, it abandons the generation
+        yield CloseStream()
+        if not choices or any(not c.done for c in choices.values()):
+            raise BackendError(f"{what}: the stream ended before the server said why generation finished")
+        prompt_tokens = usage.prompt_tokens if usage and usage.prompt_tokens is not None else None
+        if prompt_tokens is None and isinstance(payload, str):
+            prompt_tokens = yield from self._count_or_none(payload)
+        latency = time.perf_counter() - started
+        ordered = [choices[i] for i in sorted(choices)]
+        server_counts = len(ordered) == 1 and usage is not None and not ordered[0].matcher.stopped
+        return [
+            stream.completion(
+                prompt_tokens or 0,
+                usage.completion_tokens if server_counts and usage and usage.completion_tokens else stream.chunks,
+                usage.cached_tokens if usage else 0,
+                latency,
+            )
+            for stream in ordered
+        ]
+
+    def _model_flow(self) -> Flow[str]:
+        if self.model is None:
+            request = HttpRequest("GET", self.base_url + "/models")
+            reply = yield from request_with_retries(request, self._retry)
+            self.model = parse_models(_json(reply, _what(request)), _what(request))
+        return self.model
+
+    def _count_flow(self, text: str) -> Flow[int]:
+        routes = (self._tokenize_route,) if self._tokenize_route else self._dialect.tokenize
+        for route in routes:
+            body: dict[str, Any] = {route.text_field: text}
+            if route.sends_model:
+                body["model"] = yield from self._model_flow()
+            request = HttpRequest("POST", self.base_url.removesuffix("/v1") + route.path, body)
+            reply = yield from request_with_retries(request, self._retry)
+            if reply.status in (404, 405):
+                continue
+            count = parse_tokens(_json(reply, _what(request)), _what(request))
+            self._tokenize_route = route
+            return count
+        raise UnsupportedKnobError(
+            self.name, "count_tokens",
+            f"the {self._dialect.name!r} dialect knows no tokenize endpoint on {self.base_url}"
+            if not routes else f"{self.base_url} has none of the tokenize endpoints {[r.path for r in routes]}",
+        )
+
+    def _count_or_none(self, text: str) -> Flow[int | None]:
+        try:
+            return (yield from self._count_flow(text))
+        except BackendError:
+            return None
+
+    # --------------------------------------------------------------------- helpers
+    def _payload(self, prompt: str) -> Payload:
+        return [{"role": "user", "content": prompt}] if self._endpoint == "chat" else prompt
+
+    def _async_client(self) -> httpx.AsyncClient:
+        """One async client per event loop: httpx connections belong to the loop that opened them."""
+        loop = asyncio.get_running_loop()
+        client = self._async_clients.get(loop)
+        if client is None:
+            transport = self._transport if isinstance(self._transport, httpx.AsyncBaseTransport) else None
+            client = httpx.AsyncClient(**self._client_options, transport=transport)
+            self._async_clients = {lp: c for lp, c in self._async_clients.items() if not lp.is_closed()}
+            self._async_clients[loop] = client
+        return client
+
+
+class _ChoiceStream:
+    """One choice of a streamed response, cut by the client's stop matcher."""
+
+    def __init__(self, stops: tuple[str, ...]) -> None:
+        self.matcher = StopMatcher(stops)
+        self.parts: list[str] = []
+        self.chunks = 0
+        self.server_finish: str | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.matcher.stopped or self.server_finish is not None
+
+    def feed(self, choice: Choice) -> str:
+        if self.done:
+            return ""
+        emitted = ""
+        if choice.text:
+            self.chunks += 1  # servers stream one token per event
+            emitted = self.matcher.feed(choice.text)
+        if choice.finish_reason is not None and not self.matcher.stopped:
+            self.server_finish = choice.finish_reason
+            emitted += self.matcher.flush()
+        self.parts.append(emitted)
+        return emitted
+
+    def completion(self, prompt_tokens: int, completion_tokens: int, cached: int, latency: float) -> Completion:
+        return Completion(
+            text="".join(self.parts),
+            finish_reason="stop" if self.matcher.stopped else finish_reason(self.server_finish),
+            stop=self.matcher.stop,
+            usage=Usage(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, cached_prompt_tokens=cached),
+            latency_s=latency,
+        )
+
+
+def _api_root(base_url: str) -> str:
+    url = httpx.URL(base_url.rstrip("/"))
+    if url.scheme not in ("http", "https") or not url.host:
+        raise BackendSpecError(f"server URL {base_url!r} must look like http://HOST:PORT/v1")
+    return str(url if url.path not in ("", "/") else url.copy_with(path="/v1"))
+
+
+def _json(reply: HttpReply, what: str) -> Any:
+    if not 200 <= reply.status < 300:
+        raise error_from_reply(reply.status, reply.body, what)
+    return parse_json(reply.body, what)
+
+
+def _what(request: HttpRequest) -> str:
+    return f"{request.method} {request.url}"
+
+
+def _wire(messages: MessagesLike) -> list[dict[str, str]]:
+    return [{"role": m.role, "content": m.content} for m in as_messages(messages)]
+
+
+def _split(total: int | None, parts: int) -> list[int]:
+    """Spread a response's completion tokens over its choices (servers report only the sum)."""
+    if total is None:
+        return [0] * parts
+    return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
+
+
+def _run(driven: Generator[str, None, T]) -> T:
+    while True:
+        try:
+            next(driven)
+        except StopIteration as done:
+            result: T = done.value
+            return result
+
+
+def _texts(driven: Generator[str, None, list[Completion]]) -> Iterator[str]:
+    yield from driven

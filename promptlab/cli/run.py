@@ -1,0 +1,127 @@
+"""``promptlab run cot|pal QUESTION``: answer one question with a reasoning strategy.
+
+``run_app`` is the command group; other strategies register their command on it from
+their own module (e.g. ``@run_app.command("react")``), sharing the options and
+:func:`report` defined here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from promptlab.backends import load_backend
+from promptlab.cli.common import fail, friendly_errors, print_json
+from promptlab.prompts.fewshot import (
+    BM25Selector,
+    ExampleSelector,
+    FixedSelector,
+    MMRSelector,
+    PoolSelector,
+    RandomSelector,
+    SimilaritySelector,
+    load_examples,
+)
+from promptlab.runners.answers import default_extractor
+from promptlab.runners.cot import ChainOfThoughtRunner
+from promptlab.runners.pal import PALRunner
+from promptlab.runners.result import RunResult
+
+run_app = typer.Typer(help="Answer a question with a reasoning strategy and print the answer.",
+                      no_args_is_help=True)
+
+QuestionArg = Annotated[str, typer.Argument(help="The question to answer.")]
+BackendOpt = Annotated[str, typer.Option(help="Backend spec, e.g. llamacpp, mock:FILE.json, openai:URL.")]
+NOpt = Annotated[int, typer.Option("--n", "-n", min=1, help="Samples to vote over (self-consistency).")]
+TemperatureOpt = Annotated[float | None, typer.Option(help="Sampling temperature (default: 0, or 0.7 when n > 1).")]
+MaxTokensOpt = Annotated[int | None, typer.Option(help="Most tokens per completion.")]
+SeedOpt = Annotated[int | None, typer.Option(help="Random seed for sampling.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print answer, status, votes, agreement and steps as JSON.")]
+TraceOpt = Annotated[Path | None, typer.Option(help="Append the run's trace to this JSONL file.")]
+ExamplesOpt = Annotated[Path | None, typer.Option(help="Few-shot pool (.jsonl or .yaml) instead of the default.")]
+ShotsOpt = Annotated[int | None, typer.Option(min=0, help="How many examples to put in the prompt.")]
+SelectorName = Literal["fixed", "random", "bm25", "similarity", "mmr"]
+SelectorOpt = Annotated[SelectorName, typer.Option(help="How to choose the examples for the question.")]
+
+
+def selector_for(examples: Path | None, shots: int | None, selector: SelectorName) -> ExampleSelector | None:
+    """The selector the options describe; None keeps the template's default examples."""
+    if examples is None and shots is None and selector == "fixed":
+        return None
+    if examples is None:
+        fail("--shots and --selector need --examples FILE (a .jsonl or .yaml pool)")
+    pool = load_examples(examples)
+    kinds: dict[str, type[PoolSelector]] = {"fixed": FixedSelector, "random": RandomSelector, "bm25": BM25Selector,
+                                            "similarity": SimilaritySelector, "mmr": MMRSelector}
+    return kinds[selector](pool, k=shots)
+
+
+def report(result: RunResult, json_output: bool) -> None:
+    """Print the answer (stdout) and votes (stderr), or everything as JSON; exit 1 without an answer."""
+    if json_output:
+        print_json({"answer": result.answer, "status": result.status, "votes": result.votes,
+                    "agreement": result.agreement, "steps": result.trace.steps})
+        return
+    if result.answer is None:
+        last = result.trace.steps[-1].observation if result.trace.steps else None
+        typer.echo(f"no answer ({result.status})" + (f": {last}" if last else ""), err=True)
+        raise typer.Exit(1)
+    typer.echo(result.answer)
+    if result.votes:
+        tally = ", ".join(f"{answer} x{count}" for answer, count in result.votes.items())
+        typer.echo(f"votes: {tally} (agreement {result.agreement:.2f})", err=True)
+
+
+@run_app.command("cot")
+def cot(
+    question: QuestionArg,
+    backend: BackendOpt = "llamacpp",
+    n: NOpt = 1,
+    temperature: TemperatureOpt = None,
+    max_new_tokens: MaxTokensOpt = None,
+    seed: SeedOpt = None,
+    examples: ExamplesOpt = None,
+    shots: ShotsOpt = None,
+    selector: SelectorOpt = "fixed",
+    answer_regex: Annotated[str | None, typer.Option(help="Read the answer with this regex (group 1).")] = None,
+    json_output: JsonOpt = False,
+    trace: TraceOpt = None,
+) -> None:
+    """Chain-of-thought with few-shot exemplars (default: 8 GSM8K ones); --n N votes over N samples."""
+    with friendly_errors():
+        chosen = selector_for(examples, shots, selector)
+        with load_backend(backend) as engine:
+            runner = ChainOfThoughtRunner(engine, examples=chosen, n=n, temperature=temperature,
+                                          max_new_tokens=max_new_tokens, seed=seed,
+                                          extractor=answer_regex or default_extractor)
+            result = runner.run(question, trace=trace)
+    report(result, json_output)
+
+
+@run_app.command("pal")
+def pal(
+    question: QuestionArg,
+    backend: BackendOpt = "llamacpp",
+    n: NOpt = 1,
+    temperature: TemperatureOpt = None,
+    max_new_tokens: MaxTokensOpt = None,
+    seed: SeedOpt = None,
+    max_retries: Annotated[int, typer.Option(min=0, help="Ask again with the error when a program fails.")] = 0,
+    timeout: Annotated[float | None, typer.Option(help="Seconds each program may run.")] = None,
+    memory_mb: Annotated[int | None, typer.Option(help="Memory each program may use.")] = None,
+    examples: ExamplesOpt = None,
+    shots: ShotsOpt = None,
+    selector: SelectorOpt = "fixed",
+    json_output: JsonOpt = False,
+    trace: TraceOpt = None,
+) -> None:
+    """Program-aided LM: the model writes solution(), the sandbox runs it; --n N votes over N programs."""
+    with friendly_errors():
+        chosen = selector_for(examples, shots, selector)
+        with load_backend(backend) as engine:
+            runner = PALRunner(engine, examples=chosen, n=n, temperature=temperature, max_new_tokens=max_new_tokens,
+                               seed=seed, max_retries=max_retries, timeout=timeout, memory_mb=memory_mb)
+            result = runner.run(question, trace=trace)
+    report(result, json_output)

@@ -1,0 +1,172 @@
+"""The evaluation directory: its config, the results checkpoint and the traces, append-only.
+
+Layout of ``DIR``::
+
+    eval.json       what was evaluated (dataset, strategy, backend, options)
+    results.jsonl   one ItemResult a line, appended and flushed as each item finishes
+    traces.jsonl    each item's whole trace, appended in one write when it finishes
+
+A rerun with the same config resumes: items already in ``results.jsonl`` are skipped.
+A different config is refused unless the caller asks to start over (``force``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import IO, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from promptlab.errors import ConfigError
+from promptlab.tracing import Trace, write_trace
+
+CONFIG_FILE = "eval.json"
+RESULTS_FILE = "results.jsonl"
+TRACES_FILE = "traces.jsonl"
+_OWNED = (CONFIG_FILE, RESULTS_FILE, TRACES_FILE, "report.md", "report.html")
+
+
+class EvalConfig(BaseModel):
+    """What an evaluation directory holds results of; a resumed run must match it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    dataset: str
+    dataset_path: str
+    fingerprint: str
+    task: str
+    strategy: str
+    backend: str
+    n: int = 1
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class ItemResult(BaseModel):
+    """The outcome of one dataset item, as checkpointed."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    question: str
+    reference: str
+    prediction: str | None
+    status: str
+    """The runner's status ("ok", "no_answer", ...), or "error" when it raised."""
+    correct: bool
+    f1: float | None = None
+    latency_s: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    steps: int = 0
+    agreement: float | None = None
+    error: str | None = None
+
+
+class Checkpoint:
+    """An evaluation directory opened for appending results."""
+
+    def __init__(self, directory: Path, config: EvalConfig) -> None:
+        self.directory = directory
+        self.config = config
+        self._results: dict[str, ItemResult] = _read_results(directory / RESULTS_FILE)
+        self._results_sink: IO[str] | None = None
+        self._traces_sink: IO[str] | None = None
+
+    @classmethod
+    def open(cls, directory: str | Path, config: EvalConfig, *, force: bool = False) -> Checkpoint:
+        """Create ``directory`` or resume it; refuse one holding a different evaluation."""
+        path = Path(directory)
+        config_path = path / CONFIG_FILE
+        if path.exists() and not path.is_dir():
+            raise ConfigError(f"--out {str(path)!r} is a file, not a directory")
+        if force:
+            for name in _OWNED:
+                (path / name).unlink(missing_ok=True)
+        elif config_path.exists():
+            previous = load_config(path)
+            differences = [f"{key}: {getattr(previous, key)!r} there, {getattr(config, key)!r} now"
+                           for key in EvalConfig.model_fields if getattr(previous, key) != getattr(config, key)]
+            if differences:
+                raise ConfigError(
+                    f"{str(path)!r} holds an evaluation with a different config ({'; '.join(differences)}); "
+                    "choose another --out, or pass --force to discard its results and start over"
+                )
+        elif path.is_dir() and any(path.iterdir()):
+            raise ConfigError(f"{str(path)!r} exists and is not an evaluation directory (no {CONFIG_FILE}); "
+                              "choose an empty or new --out")
+        path.mkdir(parents=True, exist_ok=True)
+        config_path.write_text(config.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        for name in (RESULTS_FILE, TRACES_FILE):
+            _drop_torn_tail(path / name)
+        return cls(path, config)
+
+    @property
+    def results(self) -> list[ItemResult]:
+        """Every checkpointed result, the latest one per item id."""
+        return list(self._results.values())
+
+    def finished_ids(self, *, retry_errors: bool = False) -> set[str]:
+        """Ids of items that need no rerun (``retry_errors``: items that raised count as unfinished)."""
+        return {r.id for r in self._results.values() if not (retry_errors and r.status == "error")}
+
+    def append(self, result: ItemResult, trace: Trace) -> None:
+        """Checkpoint one finished item: its trace first, then its result (each flushed)."""
+        if self._results_sink is None or self._traces_sink is None:
+            self._traces_sink = (self.directory / TRACES_FILE).open("a", encoding="utf-8")
+            self._results_sink = (self.directory / RESULTS_FILE).open("a", encoding="utf-8")
+        write_trace(trace, self._traces_sink)
+        self._results_sink.write(result.model_dump_json() + "\n")
+        self._results_sink.flush()
+        self._results[result.id] = result
+
+    def close(self) -> None:
+        for sink in (self._results_sink, self._traces_sink):
+            if sink is not None:
+                sink.close()
+        self._results_sink = self._traces_sink = None
+
+    def __enter__(self) -> Checkpoint:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def load_config(directory: str | Path) -> EvalConfig:
+    """The config of an evaluation directory."""
+    path = Path(directory) / CONFIG_FILE
+    try:
+        return EvalConfig.model_validate_json(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{str(directory)!r} is not an evaluation directory (no {CONFIG_FILE})") from None
+    except ValidationError as exc:
+        raise ConfigError(f"{str(path)!r} is not a valid evaluation config: {exc.errors()[0]['msg']}") from None
+
+
+def load_results(directory: str | Path) -> list[ItemResult]:
+    """The checkpointed results of an evaluation directory (latest per item id)."""
+    return list(_read_results(Path(directory) / RESULTS_FILE).values())
+
+
+def _read_results(path: Path) -> dict[str, ItemResult]:
+    results: dict[str, ItemResult] = {}
+    if not path.exists():
+        return results
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            result = ItemResult.model_validate(json.loads(line))
+        except (json.JSONDecodeError, ValidationError):
+            continue  # a line torn by a crash: that item simply runs again
+        results[result.id] = result
+    return results
+
+
+def _drop_torn_tail(path: Path) -> None:
+    """Cut a last line left without its newline by a crash, so appends start on a fresh line."""
+    if not path.exists():
+        return
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        with path.open("r+b") as handle:
+            handle.truncate(data.rfind(b"\n") + 1)

@@ -1,0 +1,156 @@
+"""Concurrent, resumable evaluation of a runner on a dataset.
+
+Items run on asyncio with at most ``concurrency`` in flight (a runner's ``arun`` when
+it has one, else ``run`` in a worker thread). Each finished item is checkpointed at
+once, so an interrupted evaluation loses only the items in flight. A backend that goes
+away (a retryable error, a connection error) stops the run cleanly: nothing is recorded
+for the items it broke, and a rerun picks them up. Any other error is the item's own
+failure and is recorded with status ``"error"``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from promptlab.errors import ConfigError
+from promptlab.eval.checkpoint import Checkpoint, ItemResult
+from promptlab.eval.datasets import Dataset, Example
+from promptlab.eval.metrics import score
+from promptlab.runners.result import RunResult
+from promptlab.tracing import Step, Trace
+
+
+@runtime_checkable
+class Runner(Protocol):
+    """Anything that answers a question with a :class:`RunResult` (an optional ``arun`` is used when present)."""
+
+    def run(self, question: str) -> RunResult: ...
+
+
+@dataclass(frozen=True)
+class EvalOutcome:
+    """How an evaluation run went."""
+
+    total: int
+    """Items selected (after ``limit``)."""
+    skipped: int
+    """Items already in the checkpoint, not run again."""
+    completed: int
+    """Items run and checkpointed now."""
+    aborted: str | None = None
+    """Why the run stopped early (the backend went away), or None."""
+
+    @property
+    def remaining(self) -> int:
+        return self.total - self.skipped - self.completed
+
+
+def is_infrastructure_error(exc: BaseException) -> bool:
+    """An error of the backend's machinery rather than of the item: retrying later may work."""
+    return bool(getattr(exc, "retryable", False)) or isinstance(exc, (OSError, TimeoutError))
+
+
+async def evaluate(
+    dataset: Dataset,
+    runner: Runner,
+    checkpoint: Checkpoint,
+    *,
+    concurrency: int = 1,
+    limit: int | None = None,
+    retry_errors: bool = False,
+    on_result: Callable[[ItemResult], None] | None = None,
+) -> EvalOutcome:
+    """Run ``runner`` on the items of ``dataset`` not yet in ``checkpoint``, at most ``concurrency`` at once."""
+    if concurrency < 1:
+        raise ConfigError(f"concurrency must be at least 1, got {concurrency}")
+    if limit is not None and limit < 1:
+        raise ConfigError(f"limit must be at least 1, got {limit}")
+    selected = dataset.examples[:limit] if limit is not None else dataset.examples
+    done = checkpoint.finished_ids(retry_errors=retry_errors)
+    pending = [e for e in selected if e.id not in done]
+    queue: asyncio.Queue[Example] = asyncio.Queue()
+    for example in pending:
+        queue.put_nowait(example)
+    completed = 0
+    aborted: list[str] = []
+
+    async def worker() -> None:
+        nonlocal completed
+        while not aborted and not queue.empty():
+            example = queue.get_nowait()
+            try:
+                result, trace = await _run_item(dataset.task, runner, example)
+            except Exception as exc:
+                if not is_infrastructure_error(exc):
+                    raise
+                aborted.append(f"{type(exc).__name__}: {exc}")
+                return
+            checkpoint.append(result, trace)
+            completed += 1
+            if on_result is not None:
+                on_result(result)
+
+    workers = [asyncio.create_task(worker()) for _ in range(min(concurrency, len(pending)))]
+    try:
+        await asyncio.gather(*workers)
+    finally:
+        for task in workers:
+            task.cancel()
+    return EvalOutcome(total=len(selected), skipped=len(selected) - len(pending), completed=completed,
+                       aborted=aborted[0] if aborted else None)
+
+
+def run_evaluation(
+    dataset: Dataset,
+    runner: Runner,
+    checkpoint: Checkpoint,
+    *,
+    concurrency: int = 1,
+    limit: int | None = None,
+    retry_errors: bool = False,
+    on_result: Callable[[ItemResult], None] | None = None,
+) -> EvalOutcome:
+    """Synchronous face of :func:`evaluate`."""
+    return asyncio.run(evaluate(dataset, runner, checkpoint, concurrency=concurrency, limit=limit,
+                                retry_errors=retry_errors, on_result=on_result))
+
+
+async def _call(runner: Runner, question: str) -> RunResult:
+    arun = getattr(runner, "arun", None)
+    if arun is not None:
+        result: RunResult = await arun(question)
+        return result
+    return await asyncio.to_thread(runner.run, question)
+
+
+async def _run_item(task: str, runner: Runner, example: Example) -> tuple[ItemResult, Trace]:
+    started = time.perf_counter()
+    try:
+        run = await _call(runner, example.question)
+    except Exception as exc:
+        if is_infrastructure_error(exc):
+            raise
+        message = f"{type(exc).__name__}: {exc}"
+        trace = Trace(strategy=type(runner).__name__, question=example.question, status="error",
+                      steps=[Step(index=0, kind="error", data={"error": message})],
+                      metadata={"item_id": example.id})
+        return _item(example, None, "error", time.perf_counter() - started, trace, task, error=message), trace
+    trace = run.trace.model_copy(update={"metadata": {**run.trace.metadata, "item_id": example.id}})
+    result = _item(example, run.answer, run.status, time.perf_counter() - started, trace, task,
+                   agreement=run.agreement)
+    return result, trace
+
+
+def _item(example: Example, prediction: str | None, status: str, latency_s: float, trace: Trace, task: str,
+          *, agreement: float | None = None, error: str | None = None) -> ItemResult:
+    graded = score(task, prediction, example.answer)
+    return ItemResult(
+        id=example.id, question=example.question, reference=example.answer, prediction=prediction,
+        status=status, correct=graded.correct, f1=graded.f1, latency_s=latency_s,
+        prompt_tokens=trace.prompt_tokens, completion_tokens=trace.completion_tokens, steps=len(trace.steps),
+        agreement=agreement, error=error,
+    )

@@ -1,0 +1,177 @@
+"""Evaluation reports: ``report.md`` and a self-contained ``report.html`` for one or more eval directories.
+
+The HTML page has inline SVG plots (accuracy per evaluation, latency and token
+histograms) and every failed item with its trace; nothing is loaded from the network.
+"""
+
+from __future__ import annotations
+
+import html
+import statistics
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from promptlab.eval.checkpoint import TRACES_FILE, EvalConfig, ItemResult, load_config, load_results
+from promptlab.eval.svg import bar_chart, histogram
+from promptlab.eval.trace_view import html_page, trace_html
+from promptlab.tracing import Trace, read_traces
+
+MAX_FAILURES = 50
+"""Failed items shown with their traces per evaluation in the HTML page."""
+MAX_FAILURES_MD = 200
+"""Failed items listed per evaluation in the Markdown report (results.jsonl has them all)."""
+
+
+@dataclass(frozen=True)
+class EvalSummary:
+    """The numbers of one evaluation directory."""
+
+    directory: Path
+    config: EvalConfig
+    results: list[ItemResult]
+
+    @property
+    def label(self) -> str:
+        return f"{self.config.strategy} · {self.config.dataset} · {self.config.backend}"
+
+    @property
+    def count(self) -> int:
+        return len(self.results)
+
+    @property
+    def accuracy(self) -> float:
+        return sum(r.correct for r in self.results) / self.count if self.results else 0.0
+
+    @property
+    def mean_f1(self) -> float | None:
+        scores = [r.f1 for r in self.results if r.f1 is not None]
+        return statistics.fmean(scores) if scores else None
+
+    @property
+    def statuses(self) -> Counter[str]:
+        return Counter(r.status for r in self.results)
+
+    @property
+    def latencies(self) -> list[float]:
+        return [r.latency_s for r in self.results]
+
+    @property
+    def tokens(self) -> list[float]:
+        return [float(r.prompt_tokens + r.completion_tokens) for r in self.results]
+
+    @property
+    def failures(self) -> list[ItemResult]:
+        return [r for r in self.results if not r.correct]
+
+
+def summarize(directory: str | Path) -> EvalSummary:
+    """Read an evaluation directory's config and results."""
+    path = Path(directory)
+    return EvalSummary(directory=path, config=load_config(path), results=load_results(path))
+
+
+def write_report(directories: Sequence[str | Path], output: str | Path) -> tuple[Path, Path]:
+    """Write ``report.md`` and ``report.html`` for these evaluations into ``output``; returns both paths."""
+    summaries = [summarize(d) for d in directories]
+    out = Path(output)
+    out.mkdir(parents=True, exist_ok=True)
+    markdown, page = out / "report.md", out / "report.html"
+    markdown.write_text(render_markdown(summaries), encoding="utf-8")
+    page.write_text(render_html(summaries), encoding="utf-8")
+    return markdown, page
+
+
+def _percentile(values: Sequence[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def _rows(summaries: Sequence[EvalSummary]) -> tuple[list[str], list[list[str]]]:
+    header = ["evaluation", "dataset", "strategy", "backend", "n", "items", "accuracy", "F1",
+              "latency p50 / p95 (s)", "tokens / item", "statuses"]
+    rows = []
+    for s in summaries:
+        f1 = "-" if s.mean_f1 is None else f"{s.mean_f1:.3f}"
+        tokens = f"{statistics.fmean(s.tokens):.0f}" if s.tokens else "-"
+        statuses = ", ".join(f"{k} {v}" for k, v in s.statuses.most_common())
+        rows.append([s.directory.name, s.config.dataset, s.config.strategy, s.config.backend, str(s.config.n),
+                     str(s.count), f"{s.accuracy:.1%}", f1,
+                     f"{_percentile(s.latencies, 0.5):.2f} / {_percentile(s.latencies, 0.95):.2f}", tokens,
+                     statuses or "-"])
+    return header, rows
+
+
+def render_markdown(summaries: Sequence[EvalSummary]) -> str:
+    """The Markdown report: a summary table, then each evaluation's failures."""
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    header, rows = _rows(summaries)
+    lines = ["# Evaluation report", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
+    for s in summaries:
+        lines += ["", f"## {s.label}", "", f"{s.count} items, {len(s.failures)} failed. "
+                  f"Traces: `{s.directory / TRACES_FILE}` (`promptlab trace show FILE`).", ""]
+        if len(s.failures) > MAX_FAILURES_MD:
+            lines += [f"The first {MAX_FAILURES_MD} failures; `{s.directory / 'results.jsonl'}` has all.", ""]
+        if s.failures:
+            lines += ["| id | question | reference | prediction | status |", "|---|---|---|---|---|"]
+            lines += [f"| {cell(r.id)} | {cell(_clip(r.question, 90))} | {cell(r.reference)} | "
+                      f"{cell('' if r.prediction is None else _clip(r.prediction, 60))} | "
+                      f"{cell(r.status if r.error is None else f'{r.status}: {_clip(r.error, 60)}')} |"
+                      for r in s.failures[:MAX_FAILURES_MD]]
+    return "\n".join(lines) + "\n"
+
+
+def render_html(summaries: Sequence[EvalSummary]) -> str:
+    """The HTML report: summary table, plots, and the failures with their traces."""
+    esc = html.escape
+    header, rows = _rows(summaries)
+    table = ("<table><tr>" + "".join(f"<th>{esc(h)}</th>" for h in header) + "</tr>"
+             + "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in rows) + "</table>")
+    body = [table, bar_chart([s.label for s in summaries], [s.accuracy for s in summaries],
+                             title="Accuracy per evaluation")]
+    for s in summaries:
+        body += [f"<h2>{esc(s.label)}</h2>",
+                 f"<p>{s.count} items from <code>{esc(s.config.dataset_path)}</code>, "
+                 f"accuracy <b>{s.accuracy:.1%}</b>, {len(s.failures)} failed.</p>",
+                 histogram(s.latencies, title="Latency per item", unit=" s"),
+                 histogram(s.tokens, title="Tokens per item (prompt + completion)")]
+        body.append(_failures_html(s))
+    return html_page("Evaluation report", "\n".join(body))
+
+
+def _failures_html(summary: EvalSummary) -> str:
+    esc = html.escape
+    if not summary.failures:
+        return "<p class=\"ok\">No failures.</p>"
+    traces = _traces_by_item(summary.directory)
+    shown = summary.failures[:MAX_FAILURES]
+    parts = [f"<h3>Failures ({len(summary.failures)})</h3>"]
+    if len(summary.failures) > len(shown):
+        parts.append(f"<p class=\"dim\">Showing the first {len(shown)}; results.jsonl has all.</p>")
+    for r in shown:
+        prediction = "(no answer)" if r.prediction is None else r.prediction
+        detail = f" · {r.error}" if r.error else ""
+        trace = traces.get(r.id)
+        parts.append(f"<details><summary><b>{esc(r.id)}</b> {esc(_clip(r.question, 100))} "
+                     f"<span class=\"bad\">predicted {esc(_clip(prediction, 40))}</span>, "
+                     f"expected {esc(r.reference)} <span class=\"dim\">({esc(r.status + detail)})</span></summary>"
+                     + (trace_html(trace) if trace else "<p class=\"dim\">no trace recorded</p>") + "</details>")
+    return "\n".join(parts)
+
+
+def _traces_by_item(directory: Path) -> dict[str, Trace]:
+    path = directory / TRACES_FILE
+    if not path.exists():
+        return {}
+    return {str(t.metadata.get("item_id")): t for t in read_traces(path) if "item_id" in t.metadata}
+
+
+def _clip(text: str, limit: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

@@ -1,0 +1,40 @@
+"""Strategy names (``direct``, ``cot``, ``pal``, ``react``) to runners, for the evaluation CLI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from promptlab.backends.base import Backend
+from promptlab.errors import ConfigError
+from promptlab.eval.harness import Runner
+
+STRATEGIES = {
+    "direct": "answer straight away (baseline)",
+    "cot": "chain-of-thought with few-shot exemplars; n > 1 votes (self-consistency)",
+    "pal": "the model writes a Python program, the sandbox runs it; n > 1 votes over results",
+    "react": "Thought/Action/Observation loop with tools",
+}
+
+
+def build_runner(strategy: str, backend: Backend, *, n: int = 1, **options: Any) -> Runner:
+    """The runner for ``strategy`` on ``backend``; ``options`` go to its constructor."""
+    name = strategy.strip().lower()
+    if name == "direct":
+        from promptlab.runners.direct import DirectRunner
+
+        return DirectRunner(backend, n=n, **options)
+    if name == "cot":
+        from promptlab.runners.cot import ChainOfThoughtRunner
+
+        return ChainOfThoughtRunner(backend, n=n, **options)
+    if name == "pal":
+        from promptlab.runners.pal import PalRunner
+
+        return PalRunner(backend, n=n, **options)
+    if name == "react":
+        if n != 1:
+            raise ConfigError("--n applies to direct, cot and pal; react runs one trajectory per question")
+        from promptlab.runners.react import ReActRunner
+
+        return ReActRunner(backend, **options)
+    raise ConfigError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")

@@ -1,0 +1,107 @@
+"""TemplateLibrary: find templates by name in user directories, then in the shipped ones."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from promptlab.errors import TemplateError, TemplateNotFoundError
+from promptlab.prompts._environment import PromptEnvironment
+from promptlab.prompts._limits import RenderLimits
+from promptlab.prompts.templates import CHAT_SUFFIX, TEXT_SUFFIX, PromptTemplate, load_template, template_name
+
+TEMPLATE_PATH_ENV = "PROMPTLAB_TEMPLATE_PATH"
+
+
+def shipped_templates_dir() -> Path:
+    """The templates shipped with promptlab: ``promptlab/_templates`` in a wheel, ``templates/`` in a checkout."""
+    package = Path(__file__).resolve().parent.parent
+    installed = package / "_templates"
+    return installed if installed.is_dir() else package.parent / "templates"
+
+
+class TemplateLibrary:
+    """Templates by name. Earlier directories win, so a user's ``cot.jinja`` overrides the shipped one."""
+
+    def __init__(self, dirs: Iterable[str | Path] = (), *, shipped: bool = True,
+                 limits: RenderLimits | None = None) -> None:
+        user_dirs = [Path(d).expanduser() for d in dirs]
+        for directory in user_dirs:
+            if not directory.is_dir():
+                raise TemplateError(f"template directory {str(directory)!r} does not exist")
+        self.dirs: tuple[Path, ...] = (*user_dirs, *([shipped_templates_dir()] if shipped else []))
+        self._env = PromptEnvironment(limits)
+        self._cache: dict[Path, tuple[int, PromptTemplate]] = {}
+
+    @classmethod
+    def default(cls, dirs: Iterable[str | Path] = (), *, limits: RenderLimits | None = None) -> TemplateLibrary:
+        """``dirs``, then the directories in ``$PROMPTLAB_TEMPLATE_PATH`` (os.pathsep-separated), then shipped."""
+        from_env = [d for d in os.environ.get(TEMPLATE_PATH_ENV, "").split(os.pathsep) if d]
+        return cls([*dirs, *from_env], limits=limits)
+
+    def __repr__(self) -> str:
+        return f"TemplateLibrary(dirs={[str(d) for d in self.dirs]!r})"
+
+    def names(self) -> list[str]:
+        """Every template name, sorted."""
+        return sorted(self._index())
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name in self._index()
+
+    def __iter__(self) -> Iterator[PromptTemplate]:
+        return (self.get(name) for name in self.names())
+
+    def path_of(self, name: str) -> Path:
+        """The file that ``name`` resolves to."""
+        index = self._index()
+        if name in index:
+            return index[name]
+        close = difflib.get_close_matches(name, index, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise TemplateNotFoundError(
+            f"no template named {name!r}{hint}; available: {', '.join(sorted(index)) or '(none)'} "
+            f"(searched {', '.join(str(d) for d in self.dirs)})"
+        )
+
+    def get(self, name_or_path: str | Path) -> PromptTemplate:
+        """A template by name, or by the path of a ``.jinja`` / ``.chat.yaml`` file."""
+        path = self._as_path(name_or_path)
+        return self._load(path if path is not None else self.path_of(str(name_or_path)))
+
+    def _as_path(self, name_or_path: str | Path) -> Path | None:
+        text = str(name_or_path)
+        looks_like_path = isinstance(name_or_path, Path) or os.sep in text or "/" in text \
+            or text.endswith((TEXT_SUFFIX, CHAT_SUFFIX))
+        path = Path(text).expanduser()
+        if path.is_file():
+            return path
+        if looks_like_path:
+            raise TemplateNotFoundError(f"template file {text!r} does not exist")
+        return None
+
+    def _load(self, path: Path) -> PromptTemplate:
+        key = path.resolve()
+        try:
+            mtime = key.stat().st_mtime_ns
+        except OSError as exc:
+            raise TemplateNotFoundError(f"template file {str(path)!r} cannot be read: {exc.strerror}") from exc
+        cached = self._cache.get(key)
+        if cached is not None and cached[0] == mtime:
+            return cached[1]
+        template = load_template(path, self._env)
+        self._cache[key] = (mtime, template)
+        return template
+
+    def _index(self) -> dict[str, Path]:
+        index: dict[str, Path] = {}
+        for directory in reversed(self.dirs):  # earlier directories override later ones
+            if not directory.is_dir():
+                continue
+            for path in sorted(directory.iterdir()):
+                name = template_name(path)
+                if name is not None and path.is_file():
+                    index[name] = path
+        return index

@@ -1,0 +1,60 @@
+"""Chain-of-thought (Wei et al., 2022) with optional self-consistency (Wang et al., 2022)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from promptlab.backends.base import Backend
+from promptlab.config import GenerationConfig
+from promptlab.prompts.library import TemplateLibrary
+from promptlab.prompts.templates import PromptTemplate
+from promptlab.runners.answers import Extractor, default_extractor, normalize_answer, regex_extractor
+from promptlab.runners.flow import Flow, Runner
+from promptlab.runners.prompting import Examples, as_selector, render, resolve_template, with_stops
+from promptlab.runners.sampling import conclude, record_samples, sample, sampling_config
+from promptlab.tracing import TraceRecorder
+
+
+class ChainOfThoughtRunner(Runner):
+    """Few-shot exemplars with rationales, then the question; the answer is read from the rationale.
+
+    With ``n > 1`` it samples ``n`` rationales in one batched call (temperature 0.7 unless
+    set) and returns the majority answer with its votes and agreement ratio.
+
+    ``examples``: a selector, a list of examples, or None for the template's default
+    (the 8 GSM8K exemplars). ``extractor``: a function or a regex (group 1 is the answer);
+    by default "The answer is X", else the last number. Other keyword arguments override
+    decoding knobs (``temperature=``, ``max_new_tokens=``, ...).
+    """
+
+    strategy = "cot"
+
+    def __init__(self, backend: Backend, *, template: PromptTemplate | str = "cot", examples: Examples = None,
+                 config: GenerationConfig | None = None, n: int = 1, extractor: Extractor | str = default_extractor,
+                 normalizer: Callable[[str], str] = normalize_answer, library: TemplateLibrary | None = None,
+                 **overrides: Any) -> None:
+        super().__init__(backend)
+        self.template = resolve_template(template, library)
+        self.examples = as_selector(examples)
+        self.extractor = regex_extractor(extractor) if isinstance(extractor, str) else extractor
+        self.normalizer = normalizer
+        base = with_stops(config or GenerationConfig(max_new_tokens=256), self.template, extra=("\n\n",))
+        self.config = sampling_config(base, n, overrides)
+
+    def prompt(self, question: str) -> str:
+        """The exact prompt sent for ``question``."""
+        return render(self.template, self.examples, question, self.backend)
+
+    def answer_of(self, text: str) -> str | None:
+        """The normalised answer in one completion, or None."""
+        span = self.extractor(text)
+        answer = self.normalizer(span) if span is not None else ""
+        return answer or None
+
+    def flow(self, question: str, recorder: TraceRecorder) -> Flow:
+        prompt = self.prompt(question)
+        completions, elapsed = yield from sample(self.backend, prompt, self.config)
+        answers = [self.answer_of(c.text) for c in completions]
+        record_samples(recorder, prompt, completions, elapsed, [{"answer": a} for a in answers])
+        return conclude(recorder, answers, ["no_answer"] * len(answers))

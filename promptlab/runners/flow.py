@@ -1,0 +1,113 @@
+"""One implementation, two faces: runners are written once as generators of effects.
+
+A runner's logic is a generator (a *flow*) that yields :class:`Effect` objects (call the
+model, run code in the sandbox, ...) and receives their results. :func:`drive` performs
+the effects synchronously, :func:`adrive` with ``await``; the logic is never duplicated
+for async (unlike libraries that copy every method line for line).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from collections.abc import Generator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from promptlab.backends.base import Backend, Completion
+from promptlab.config import GenerationConfig
+from promptlab.runners.result import RunResult
+from promptlab.tracing import TraceRecorder
+
+TraceSink = str | Path | IO[str] | None
+
+
+class Effect(ABC):
+    """Something a flow needs done by the outside world."""
+
+    @abstractmethod
+    def perform(self, backend: Backend) -> Any:
+        """Do it, blocking."""
+
+    async def aperform(self, backend: Backend) -> Any:
+        """Do it without blocking the event loop (default: :meth:`perform` in a thread)."""
+        return await asyncio.to_thread(self.perform, backend)
+
+
+@dataclass(frozen=True)
+class Generate(Effect):
+    """Complete ``prompt`` with ``config``; the flow receives ``list[Completion]``."""
+
+    prompt: str
+    config: GenerationConfig
+
+    def perform(self, backend: Backend) -> list[Completion]:
+        return backend.generate(self.prompt, self.config)
+
+    async def aperform(self, backend: Backend) -> list[Completion]:
+        return await backend.agenerate(self.prompt, self.config)
+
+
+Flow = Generator[Effect, Any, RunResult]
+
+
+def drive(flow: Flow, backend: Backend, recorder: TraceRecorder) -> RunResult:
+    """Run a flow to its result, performing each effect as it comes."""
+    try:
+        effect = next(flow)
+        while True:
+            effect = flow.send(effect.perform(backend))
+    except StopIteration as done:
+        result: RunResult = done.value
+        return result
+    except Exception as exc:
+        _record_failure(recorder, exc)
+        raise
+
+
+async def adrive(flow: Flow, backend: Backend, recorder: TraceRecorder) -> RunResult:
+    """Async :func:`drive`: the same flow, effects awaited."""
+    try:
+        effect = next(flow)
+        while True:
+            effect = flow.send(await effect.aperform(backend))
+    except StopIteration as done:
+        result: RunResult = done.value
+        return result
+    except Exception as exc:
+        _record_failure(recorder, exc)
+        raise
+
+
+def _record_failure(recorder: TraceRecorder, exc: Exception) -> None:
+    """Close the trace of a run that raised (a backend failure, a bad config) so the JSONL is complete."""
+    if recorder.trace.status == "running":
+        recorder.add("error", observation=f"{type(exc).__name__}: {exc}")
+        recorder.finish(None, "error")
+
+
+class Runner(ABC):
+    """A strategy over a backend: ``run`` / ``arun`` drive the one flow that :meth:`flow` defines."""
+
+    strategy: str = "runner"
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+
+    @abstractmethod
+    def flow(self, question: str, recorder: TraceRecorder) -> Flow:
+        """The strategy's logic: yields effects, records steps, returns the result."""
+
+    def run(self, question: str, *, trace: TraceSink = None) -> RunResult:
+        """Answer ``question``; ``trace`` is an optional JSONL sink (path or file) the steps stream to."""
+        recorder = self._recorder(question, trace)
+        return drive(self.flow(question, recorder), self.backend, recorder)
+
+    async def arun(self, question: str, *, trace: TraceSink = None) -> RunResult:
+        """Async :meth:`run`: the same flow with the backend's async calls."""
+        recorder = self._recorder(question, trace)
+        return await adrive(self.flow(question, recorder), self.backend, recorder)
+
+    def _recorder(self, question: str, trace: TraceSink) -> TraceRecorder:
+        return TraceRecorder(self.strategy, question, sink=trace, backend=self.backend.name)

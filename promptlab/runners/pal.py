@@ -1,0 +1,155 @@
+"""Program-aided LM (Gao et al., 2022): the model writes ``solution()``, the sandbox runs it.
+
+Bad programs never raise: a completion without code, code that does not compile or
+fails, a missing ``solution`` or a value that cannot be returned each end as a sample
+status (``no_code``, ``sandbox_error``, ``sandbox_timeout``, ``sandbox_memory``,
+``sandbox_forbidden``, ``no_answer``) that the result reports when no sample succeeds.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import Any
+
+from promptlab.backends.base import Backend
+from promptlab.config import GenerationConfig
+from promptlab.prompts.library import TemplateLibrary
+from promptlab.prompts.templates import PromptTemplate
+from promptlab.runners.answers import format_number, normalize_answer
+from promptlab.runners.code import extract_code
+from promptlab.runners.flow import Effect, Flow, Runner
+from promptlab.runners.prompting import Examples, as_selector, render, resolve_template, with_stops
+from promptlab.runners.sampling import conclude, record_samples, sample, sampling_config
+from promptlab.sandbox import Sandbox, SandboxResult, default_sandbox
+from promptlab.tracing import TraceRecorder
+
+RETRY_SUFFIX = "\n\n# That program failed: {error}\n# A corrected solution in Python:\n\n\n"
+"""Appended to prompt + failed program to ask again; ``{error}`` is the sandbox's message."""
+
+
+@dataclass(frozen=True)
+class Execute(Effect):
+    """Run a program in the sandbox and call ``call()``; the flow receives a SandboxResult."""
+
+    code: str
+    call: str = "solution"
+    timeout: float | None = None
+    memory_mb: int | None = None
+    sandbox: Sandbox | None = None
+
+    def perform(self, backend: Backend) -> SandboxResult:
+        sandbox = self.sandbox or default_sandbox()
+        return sandbox.run(self.code, self.call, timeout=self.timeout, memory_mb=self.memory_mb)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One program's outcome: its answer, or why there is none."""
+
+    status: str
+    answer: str | None = None
+    error: str | None = None
+    code: str | None = None
+
+
+def answer_from_value(value: Any) -> str | None:
+    """The canonical answer for ``solution()``'s value (numbers as in :func:`format_number`)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int | float):
+        return format_number(value)
+    if isinstance(value, str):
+        return normalize_answer(value) or None
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def attempt_of(code: str, result: SandboxResult) -> Attempt:
+    """Turn a sandbox result into an attempt with a runner status."""
+    if not result.ok:
+        return Attempt(f"sandbox_{result.status}", error=result.error or result.status, code=code)
+    answer = answer_from_value(result.value)
+    if answer is None:
+        return Attempt("no_answer", error="solution() returned no value; it must return the answer", code=code)
+    return Attempt("ok", answer=answer, code=code)
+
+
+class PALRunner(Runner):
+    """The model writes a Python ``solution()`` for the question; its return value is the answer.
+
+    ``n > 1`` samples ``n`` programs (temperature 0.7 unless set), runs each, and votes over
+    the executed answers (failed programs do not vote). ``max_retries`` > 0 shows the model
+    its failed program with the sandbox's error and asks again, per sample.
+    ``timeout`` / ``memory_mb`` bound each sandbox run (None: the sandbox's defaults); pass your
+    own ``sandbox`` to run programs in its worker rather than the shared default one.
+    """
+
+    strategy = "pal"
+
+    def __init__(self, backend: Backend, *, template: PromptTemplate | str = "pal_gsm", examples: Examples = None,
+                 config: GenerationConfig | None = None, n: int = 1, max_retries: int = 0, call: str = "solution",
+                 timeout: float | None = None, memory_mb: int | None = None, sandbox: Sandbox | None = None,
+                 library: TemplateLibrary | None = None, **overrides: Any) -> None:
+        super().__init__(backend)
+        self.template = resolve_template(template, library)
+        self.examples = as_selector(examples)
+        self.config = sampling_config(with_stops(config or GenerationConfig(max_new_tokens=512), self.template),
+                                      n, overrides)
+        self.max_retries = max_retries
+        self.call = call
+        self.timeout = timeout
+        self.memory_mb = memory_mb
+        self.sandbox = sandbox
+
+    def prompt(self, question: str) -> str:
+        """The exact prompt sent for ``question``."""
+        return render(self.template, self.examples, question, self.backend)
+
+    def flow(self, question: str, recorder: TraceRecorder) -> Flow:
+        prompt = self.prompt(question)
+        completions, elapsed = yield from sample(self.backend, prompt, self.config)
+        record_samples(recorder, prompt, completions, elapsed, [{} for _ in completions])
+        attempts = []
+        for index, completion in enumerate(completions):
+            attempts.append((yield from self._solve(prompt, completion.text, index, recorder)))
+        return conclude(recorder, [a.answer for a in attempts], [a.status for a in attempts])
+
+    def _solve(self, prompt: str, text: str, index: int, recorder: TraceRecorder
+               ) -> Generator[Effect, Any, Attempt]:
+        retry = 0
+        while True:
+            attempt = yield from self._execute(text, index, retry, recorder)
+            if attempt.status == "ok" or retry >= self.max_retries:
+                return attempt
+            retry += 1
+            retry_prompt = self.retry_prompt(prompt, attempt.code or text, attempt.error or attempt.status)
+            completions, elapsed = yield from sample(self.backend, retry_prompt, self.config.with_overrides(n=1))
+            record_samples(recorder, retry_prompt, completions, elapsed, [{"retry_of": index, "retry": retry}],
+                           kind="retry")
+            text = completions[0].text
+
+    def _execute(self, text: str, index: int, retry: int, recorder: TraceRecorder
+                 ) -> Generator[Effect, Any, Attempt]:
+        code = extract_code(text, self.call)
+        if code is None:
+            attempt = Attempt("no_code", error=f"no Python code found; write a function {self.call}() "
+                                               "that returns the answer")
+            recorder.add("execute", observation=attempt.error, data={"sample": index, "retry": retry,
+                                                                     "status": attempt.status})
+            return attempt
+        result: SandboxResult = yield Execute(code, self.call, self.timeout, self.memory_mb, self.sandbox)
+        attempt = attempt_of(code, result)
+        recorder.add("execute", action={"code": code}, observation=attempt.answer or attempt.error,
+                     latency_s=result.duration_s,
+                     data={"sample": index, "retry": retry, "status": attempt.status,
+                           "sandbox": result.model_dump(mode="json")})
+        return attempt
+
+    @staticmethod
+    def retry_prompt(prompt: str, failed: str, error: str) -> str:
+        """The prompt that shows the model its failed program and the error."""
+        message = " ".join(error.split())
+        return prompt + failed.rstrip() + RETRY_SUFFIX.format(error=message)

@@ -1,0 +1,296 @@
+"""ReActRunner: the paper's Thought / Action / Observation loop with tools (Yao et al., 2023).
+
+Each step completes ``prompt + "Thought i:"`` with the stop ``"\\nObservation i:"``, reads
+the action, calls the tool and appends ``Thought i: ... / Action i: ... / Observation i:
+...`` to the prompt (appended, never re-rendered, so a prefix cache keeps working).
+The loop ends at ``Finish[answer]``; after ``max_steps`` steps, or when the model keeps
+repeating the same action with the same result, it ends without an answer and, if a
+``fallback`` runner is given (the paper's ReAct -> CoT-SC), hands the question to it.
+
+A malformed action, an unknown tool, invalid arguments or a failing tool become an
+observation the model can correct itself from; they never crash the loop.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Generator, Iterable, Sequence
+from typing import Any
+
+from promptlab.backends.base import Backend, Completion
+from promptlab.config import GenerationConfig
+from promptlab.errors import ConfigError, ContextLengthError
+from promptlab.prompts.library import TemplateLibrary
+from promptlab.prompts.templates import PromptTemplate
+from promptlab.runners.flow import Effect, Flow, Generate, Runner
+from promptlab.runners.react_effects import CallTool, GenerateOrOverflow, QuestionRunner, RunFallback
+from promptlab.runners.react_parse import ActionParseError, ParsedAction, parse_action, split_thought
+from promptlab.runners.result import RunResult
+from promptlab.tools import Observation, Tool, ToolRegistry, wikipedia_tools
+from promptlab.tools.wikipedia import WIKIPEDIA_API_URL
+from promptlab.tracing import TraceRecorder
+
+ToolsSpec = Sequence[Tool[Any]] | ToolRegistry | Callable[[], Iterable[Tool[Any]]]
+ActionOutcome = tuple[ParsedAction | None, Observation]
+
+DEFAULT_CONFIG = GenerationConfig(max_new_tokens=100, temperature=0.0)
+"""The paper's settings: greedy, at most 100 new tokens a step."""
+FINISH = "finish"
+PAPER_TOOLS = frozenset({"search", "lookup"})
+REPEAT_NOTE = " (You already did this action and got the same result; try something different.)"
+
+
+class ReActRunner(Runner):
+    """Answer questions by interleaving reasoning with tool calls, in the paper's text format.
+
+    ``tools``: a list of tools (shared by the runs and reset at the start of each), a
+    :class:`ToolRegistry`, or a factory called once per run (needed to run questions
+    concurrently with stateful tools). Default: a fresh Wikipedia environment per run at
+    ``wiki_url``. ``template``: default ``react_hotpotqa`` (the paper's prompt) when the tools
+    are Wikipedia's search and lookup, ``react_tools`` (which lists the tools) otherwise.
+    ``examples`` replaces the template's few-shot trajectories (one string).
+    ``think=False`` is the paper's act-only variant (pair it with the ``webact`` examples).
+    """
+
+    strategy = "react"
+
+    def __init__(
+        self, backend: Backend, *, tools: ToolsSpec | None = None, template: PromptTemplate | str | None = None,
+        examples: str | None = None, config: GenerationConfig | None = None, max_steps: int = 7, think: bool = True,
+        fallback: QuestionRunner | None = None, max_observation_chars: int = 2_000, max_question_chars: int = 4_000,
+        repeat_limit: int = 3, wiki_url: str = WIKIPEDIA_API_URL, wiki_timeout_s: float = 10.0,
+        library: TemplateLibrary | None = None, **overrides: Any,
+    ) -> None:
+        super().__init__(backend)
+        for name, value, least in (("max_steps", max_steps, 1), ("repeat_limit", repeat_limit, 2),
+                                   ("max_observation_chars", max_observation_chars, 50),
+                                   ("max_question_chars", max_question_chars, 1)):
+            if value < least:
+                raise ConfigError(f"{name} must be at least {least}, got {value}")
+        self.max_steps, self.think, self.fallback, self.examples = max_steps, think, fallback, examples
+        self.max_observation_chars, self.max_question_chars, self.repeat_limit = (
+            max_observation_chars, max_question_chars, repeat_limit)
+        self._template = template
+        self._library = library
+        self._templates: dict[bool, PromptTemplate] = {}
+        base = (config or DEFAULT_CONFIG).with_overrides(**overrides)
+        # One config per step, built once: the stop names the step's own Observation line.
+        self._step_configs = [base.with_overrides(stop=(*base.stop, f"\nObservation {i}:"))
+                              for i in range(1, max_steps + 1)]
+        self._action_config = base.with_overrides(stop=(*base.stop, "\n"))
+        self._factory, self._shared = _tool_source(tools, wiki_url, wiki_timeout_s)
+        self._shared_in_use = False
+
+    # ------------------------------------------------------------------ public API
+    def prompt(self, question: str, tools: ToolRegistry | None = None) -> str:
+        """The prompt of the first step, exactly as the model sees it (before ``Thought 1:``)."""
+        tools = tools if tools is not None else self._shared if self._shared is not None else self._new_tools()
+        template = self.template_for(tools)
+        variables: dict[str, Any] = {_question_input(template): question}
+        if "tools" in template.inputs:
+            variables["tools"] = describe_tools(tools)
+        if self.examples is not None and "examples" in template.inputs:
+            variables["examples"] = self.examples
+        return template.render(**variables).rstrip("\n") + "\n"
+
+    def template_for(self, tools: ToolRegistry) -> PromptTemplate:
+        """The prompt template used with ``tools``."""
+        if isinstance(self._template, PromptTemplate):
+            return self._template
+        paper = set(t.name.lower() for t in tools) <= PAPER_TOOLS
+        if paper not in self._templates:
+            name = self._template or ("react_hotpotqa" if paper else "react_tools")
+            self._templates[paper] = (self._library or TemplateLibrary.default()).get(name)
+        return self._templates[paper]
+
+    def flow(self, question: str, recorder: TraceRecorder) -> Flow:
+        if not question.strip():
+            raise ConfigError("the question is empty; give the question text")
+        if len(question) > self.max_question_chars:
+            raise ConfigError(f"the question has {len(question)} characters, more than max_question_chars="
+                              f"{self.max_question_chars}; shorten it or raise the limit")
+        tools = self._acquire_tools()
+        try:
+            recorder.trace.metadata.update(tools=tools.names, max_steps=self.max_steps)
+            status = yield from self._loop(self.prompt(question, tools), tools, recorder)
+        finally:
+            if tools is self._shared:
+                self._shared_in_use = False
+        if status == "ok":
+            answer = recorder.trace.answer
+            return RunResult(answer=answer, status="ok", trace=recorder.finish(answer, "ok"))
+        if self.fallback is not None:
+            return (yield from self._fall_back(question, status, recorder))
+        return RunResult(answer=None, status=status, trace=recorder.finish(None, status))
+
+    # ------------------------------------------------------------------ the loop
+    def _loop(self, prompt: str, tools: ToolRegistry, recorder: TraceRecorder) -> Generator[Effect, Any, str]:
+        """Run the steps; returns the status ("ok" with ``recorder.trace.answer`` set, or why not)."""
+        repeats: dict[tuple[str, str, str], int] = {}
+        for i in range(1, self.max_steps + 1):
+            label = f"Thought {i}:" if self.think else f"Action {i}:"
+            step_prompt = prompt + label
+            started = time.perf_counter()
+            reply = yield GenerateOrOverflow(Generate(step_prompt, self._step_configs[i - 1]))
+            if isinstance(reply, ContextLengthError):
+                recorder.add("error", prompt=step_prompt, observation=str(reply))
+                return "context_length"
+            completion: Completion = reply[0]
+            latency = time.perf_counter() - started
+            thought, action_text = split_thought(completion.text) if self.think else ("", _first_line(completion.text))
+            if not action_text and self.think:
+                # The paper's recovery: keep the thought's first line and ask for the action alone.
+                recorder.add("generate", prompt=step_prompt, completion=completion.text, **_usage(completion),
+                             latency_s=latency, data={"step": i, "note": "no action in the completion; asking for it"})
+                thought = _first_line(thought)
+                step_prompt = f"{step_prompt} {thought}\nAction {i}:"
+                started = time.perf_counter()
+                reply = yield GenerateOrOverflow(Generate(step_prompt, self._action_config))
+                if isinstance(reply, ContextLengthError):
+                    recorder.add("error", prompt=step_prompt, observation=str(reply))
+                    return "context_length"
+                completion, latency = reply[0], time.perf_counter() - started
+                action_text = _first_line(completion.text)
+            action_text = action_text or ""
+            action, observation = yield from self._act(action_text, tools)
+            data: dict[str, Any] = {"step": i, "thought": thought, "observation_kind": observation.kind}
+            if action is not None and action.name.lower() == FINISH:
+                answer = _answer_of(action)
+                recorder.add("action", prompt=step_prompt, completion=completion.text, action=action.as_dict(),
+                             **_usage(completion), latency_s=latency, data=data)
+                if not answer:
+                    return "no_answer"
+                recorder.trace.answer = answer
+                return "ok"
+            text = self._observation_text(observation, data)
+            key = (action.name.lower(), _argument_key(action.argument), text) if action is not None else None
+            if key is not None:
+                seen = repeats[key] = repeats.get(key, 0) + 1
+                if seen > 1:
+                    text += REPEAT_NOTE
+                    data["repeated"] = seen
+            recorder.add("action", prompt=step_prompt, completion=completion.text,
+                         action=action.as_dict() if action is not None else None, observation=text,
+                         **_usage(completion), latency_s=latency + observation.duration_s, data=data)
+            prompt += (f"{label} {thought}\nAction {i}: {action_text}\nObservation {i}: {text}\n" if self.think
+                       else f"{label} {action_text}\nObservation {i}: {text}\n")
+            if key is not None and repeats[key] >= self.repeat_limit:
+                return "repeated_action"
+        return "max_steps"
+
+    def _act(self, action_text: str, tools: ToolRegistry) -> Generator[Effect, Any, ActionOutcome]:
+        """Parse the action and call its tool."""
+        try:
+            action = parse_action(action_text)
+        except ActionParseError as exc:
+            return None, Observation(f"{exc} {valid_actions(tools)}", "invalid_arguments")
+        if action.name.lower() == FINISH:
+            return action, Observation("")
+        if action.name not in tools:
+            return action, Observation(f"Invalid action: there is no tool {action.name!r}. {valid_actions(tools)}",
+                                       "unknown_tool")
+        observation: Observation = yield CallTool(tools, action.name, action.argument)
+        return action, observation
+
+    def _observation_text(self, observation: Observation, data: dict[str, Any]) -> str:
+        text = observation.text.strip()
+        limit = self.max_observation_chars
+        if len(text) <= limit:
+            return text
+        data["truncated_from"] = len(text)
+        return f"{text[:limit]} [observation truncated: {len(text)} characters, showing the first {limit}]"
+
+    def _fall_back(self, question: str, status: str, recorder: TraceRecorder) -> Flow:
+        assert self.fallback is not None
+        recorder.add("fallback", observation=f"ReAct ended with status {status!r}; asking the fallback runner",
+                     data={"react_status": status})
+        result: RunResult = yield RunFallback(self.fallback, question)
+        for step in result.trace.steps:
+            recorder.add(step.kind, **step.model_dump(exclude={"index", "kind", "started_at", "data"}),
+                         data={**step.data, "fallback": result.trace.strategy})
+        recorder.trace.metadata["fallback"] = {"strategy": result.trace.strategy, "react_status": status}
+        trace = recorder.finish(result.answer, result.status)
+        return RunResult(answer=result.answer, status=result.status, trace=trace, votes=result.votes,
+                         agreement=result.agreement)
+
+    # ------------------------------------------------------------------ tools
+    def _acquire_tools(self) -> ToolRegistry:
+        if self._shared is None:
+            return self._new_tools()
+        if self._shared_in_use:
+            raise ConfigError("this runner's tools are shared and already in use by another run; "
+                              "pass a factory (tools=lambda: [...]) to run questions concurrently")
+        self._shared_in_use = True
+        self._shared.reset()
+        return self._shared
+
+    def _new_tools(self) -> ToolRegistry:
+        assert self._factory is not None
+        return _registry(self._factory())
+
+
+def describe_tools(tools: ToolRegistry) -> str:
+    """The tools as the paper's instruction lists actions: ``(1) Search[entity], which ...``."""
+    return "\n".join(f"({n}) {_action_form(t)}, which {_lower_first(t.description)}"
+                     for n, t in enumerate(tools, start=1))
+
+
+def valid_actions(tools: ToolRegistry) -> str:
+    """A corrective hint listing the actions, e.g. ``Valid actions: Search[entity], ..., Finish[answer].``"""
+    return f"Valid actions: {', '.join([*(_action_form(t) for t in tools), 'Finish[answer]'])}."
+
+
+def _action_form(item: Tool[Any]) -> str:
+    arguments = "|".join(item.args_model.model_fields) or ""
+    return f"{item.name[:1].upper()}{item.name[1:]}[{arguments}]"
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def _question_input(template: PromptTemplate) -> str:
+    if "question" in template.inputs:
+        return "question"
+    required = template.required_inputs
+    if not required:
+        raise ConfigError(f"template {template.name!r} has no input for the question")
+    return required[0]
+
+
+def _tool_source(tools: ToolsSpec | None, wiki_url: str, wiki_timeout_s: float
+                 ) -> tuple[Callable[[], Iterable[Tool[Any]]] | None, ToolRegistry | None]:
+    if tools is None:
+        return (lambda: wikipedia_tools(wiki_url, timeout_s=wiki_timeout_s)), None
+    if isinstance(tools, ToolRegistry) or not callable(tools):
+        return None, _registry(tools)
+    return tools, None
+
+
+def _registry(tools: Iterable[Tool[Any]]) -> ToolRegistry:
+    registry = tools if isinstance(tools, ToolRegistry) else ToolRegistry(tools)
+    if FINISH in registry:
+        raise ConfigError("'finish' is the ReAct loop's own action; rename the tool called 'finish'")
+    return registry
+
+
+def _answer_of(action: ParsedAction) -> str:
+    argument = action.argument
+    if isinstance(argument, dict):
+        argument = str(next(iter(argument.values()), "")) if len(argument) == 1 else json.dumps(argument)
+    return argument.strip()
+
+
+def _argument_key(argument: str | dict[str, Any]) -> str:
+    return argument if isinstance(argument, str) else json.dumps(argument, sort_keys=True, default=str)
+
+
+def _first_line(text: str) -> str:
+    return text.strip().split("\n", 1)[0].strip()
+
+
+def _usage(completion: Completion) -> dict[str, int]:
+    usage = completion.usage
+    return {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
+            "cached_prompt_tokens": usage.cached_prompt_tokens}

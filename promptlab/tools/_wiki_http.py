@@ -1,0 +1,108 @@
+"""Per-call endpoint and deadline for the ``wikipedia`` package's HTTP requests.
+
+``wikipedia`` 1.4 sends every request with ``requests.get(API_URL, ...)``: one module-wide
+endpoint and no timeout. Rather than mutating ``API_URL`` (racy across threads and
+sessions), we swap the module's ``requests`` reference, once, for a shim whose ``get``
+reads the endpoint, session and deadline of the calling context. Outside a
+:func:`bounded_requests` block the shim defers to the real ``requests.get`` unchanged.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import requests
+import wikipedia.wikipedia as wiki_module
+
+from promptlab.errors import ToolError
+
+
+class WikipediaError(ToolError):
+    """Wikipedia could not be reached, was too slow, or answered something unreadable."""
+
+    retryable = True
+
+
+@dataclass(frozen=True)
+class _CallContext:
+    api_url: str
+    session: requests.Session
+    deadline: float
+    user_agent: str
+
+    def get(self, params: dict[str, Any]) -> requests.Response:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise requests.Timeout("deadline passed before the request was sent")
+        response = self.session.get(self.api_url, params=params, headers={"User-Agent": self.user_agent},
+                                    timeout=(remaining, remaining))
+        response.raise_for_status()
+        return response
+
+
+_CURRENT: contextvars.ContextVar[_CallContext | None] = contextvars.ContextVar("promptlab_wiki_call", default=None)
+_INSTALL_LOCK = threading.Lock()
+
+
+class _RequestsShim:
+    """Stands in for the ``requests`` module inside ``wikipedia.wikipedia``."""
+
+    def __init__(self, real: ModuleType) -> None:
+        self._real = real
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    def get(self, url: str, params: dict[str, Any] | None = None, **kwargs: Any) -> requests.Response:
+        context = _CURRENT.get()
+        if context is None:
+            return self._real.get(url, params=params, **kwargs)  # type: ignore[no-any-return]
+        return context.get(params or {})
+
+
+def _install() -> None:
+    with _INSTALL_LOCK:
+        if not isinstance(wiki_module.requests, _RequestsShim):
+            wiki_module.requests = _RequestsShim(wiki_module.requests)
+
+
+@contextmanager
+def bounded_requests(api_url: str, session: requests.Session, timeout_s: float, user_agent: str) -> Iterator[None]:
+    """Within the block, the ``wikipedia`` package's requests go to ``api_url`` and end by the deadline.
+
+    Network failures, HTTP errors, timeouts and unreadable answers leave the block as
+    :class:`WikipediaError`.
+    """
+    _install()
+    token = _CURRENT.set(_CallContext(api_url, session, time.monotonic() + timeout_s, user_agent))
+    try:
+        yield
+    except requests.Timeout:
+        raise WikipediaError(f"Wikipedia at {api_url} did not answer within {timeout_s:g} s.") from None
+    except requests.ConnectionError as exc:
+        raise WikipediaError(f"Could not reach Wikipedia at {api_url}: {_reason(exc)}.") from None
+    except requests.HTTPError as exc:
+        status = exc.response.status_code if exc.response is not None else "?"
+        raise WikipediaError(f"Wikipedia at {api_url} answered HTTP {status}.") from None
+    except (ValueError, KeyError, IndexError, TypeError) as exc:  # JSON decoding or an unexpected shape
+        raise WikipediaError(f"Wikipedia at {api_url} sent an unreadable answer ({type(exc).__name__}).") from None
+    except wiki_module.WikipediaException as exc:
+        raise WikipediaError(f"Wikipedia at {api_url} reported an error: {exc}") from None
+    finally:
+        _CURRENT.reset(token)
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc)
+    if "Connection refused" in text or "ECONNREFUSED" in text:
+        return "connection refused"
+    if "Name or service not known" in text or "getaddrinfo" in text:
+        return "unknown host"
+    return type(exc).__name__

@@ -1,0 +1,204 @@
+"""The ReAct paper's Wikipedia environment: ``search[entity]``, ``lookup[keyword]``, ``finish[answer]``.
+
+Semantics follow ``wikienv.py`` of Yao et al. (2023), on top of the ``wikipedia`` package:
+
+* ``search[entity]`` loads the page titled ``entity`` (redirects followed) and returns its
+  first five sentences. A missing page gives ``Could not find <entity>. Similar: [...]``
+  with up to five search-result titles; a disambiguation page searches again for
+  ``[entity]``, whose brackets rule out an exact title, so the similar titles come back.
+  A failed search keeps the previous page for ``lookup``.
+* ``lookup[keyword]`` steps through the current page's sentences containing the keyword
+  (case-insensitive): ``(Result k / N) <sentence>``, then ``No more results.``.
+* Sentences are the paper's: non-empty lines split on ``". "``, stripped, with ``.`` appended.
+
+Every episode owns its state (a :class:`WikipediaEnv`); nothing is global or cached
+between calls. Each search is bounded by ``timeout_s`` in total.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from typing import Any
+
+import requests
+import wikipedia.wikipedia as wiki_module
+from pydantic import BaseModel, Field
+
+from promptlab.tools._wiki_http import WikipediaError, bounded_requests
+from promptlab.tools.base import Observation, Tool
+
+WIKIPEDIA_API_URL = "https://en.wikipedia.org/w/api.php"
+USER_AGENT = "promptlab (https://github.com/promptlab/promptlab) wikipedia/1.4"
+RESET_OBSERVATION = "Interact with Wikipedia using search[], lookup[], and finish[].\n"
+NO_MORE_RESULTS = "No more results.\n"
+
+_ILLEGAL_TITLE = re.compile(r"[\[\]{}|#<>]")
+_HEADING = re.compile(r"^=+\s.*\s=+$")
+
+
+def paper_sentences(page: str) -> list[str]:
+    """The paper's sentence split: non-empty lines, split on ``". "``, stripped, ``.`` appended."""
+    sentences: list[str] = []
+    for paragraph in page.split("\n"):
+        if paragraph.strip():
+            sentences.extend(paragraph.split(". "))
+    return [s.strip() + "." for s in sentences if s.strip()]
+
+
+def page_text(extract: str) -> str:
+    """The page as the paper's env keeps it: text lines with more than two words, one per line.
+
+    The env read ``<p>`` and ``<ul>`` elements of the HTML; from the API's plain-text
+    extract we drop section headings (``== History ==``) and short lines alike.
+    """
+    lines = (line.strip() for line in extract.split("\n"))
+    return "".join(line + "\n" for line in lines if len(line.split(" ")) > 2 and not _HEADING.match(line))
+
+
+class WikipediaEnv:
+    """One episode of the paper's Wikipedia environment (create one per question, or ``reset``)."""
+
+    def __init__(self, api_url: str = WIKIPEDIA_API_URL, *, timeout_s: float = 10.0, max_similar: int = 5,
+                 user_agent: str = USER_AGENT, session: requests.Session | None = None) -> None:
+        self.api_url = api_url
+        self.timeout_s = timeout_s
+        self.max_similar = max_similar
+        self.user_agent = user_agent
+        self._session = session or requests.Session()
+        self.reset()
+
+    def reset(self) -> str:
+        """Clear the page, lookup state and answer; return the paper's reset observation."""
+        self.page: str | None = None
+        self.lookup_keyword: str | None = None
+        self.lookup_results: list[str] = []
+        self.lookup_cursor = 0
+        self.answer: str | None = None
+        self.steps = 0
+        self.observation = RESET_OBSERVATION
+        return self.observation
+
+    # ------------------------------------------------------------------- actions
+    def search(self, entity: str) -> str:
+        """``search[entity]``; raises :class:`WikipediaError` when Wikipedia fails or is too slow."""
+        with bounded_requests(self.api_url, self._session, self.timeout_s, self.user_agent):
+            return self._search(entity)
+
+    def lookup(self, keyword: str) -> str:
+        """``lookup[keyword]``: the next sentence of the current page containing ``keyword``."""
+        if keyword != self.lookup_keyword:
+            self.lookup_keyword = keyword
+            needle = keyword.lower()
+            self.lookup_results = [s for s in paper_sentences(self.page or "") if needle in s.lower()]
+            self.lookup_cursor = 0
+        if self.lookup_cursor >= len(self.lookup_results):
+            return NO_MORE_RESULTS
+        self.lookup_cursor += 1
+        sentence = self.lookup_results[self.lookup_cursor - 1]
+        return f"(Result {self.lookup_cursor} / {len(self.lookup_results)}) {sentence}"
+
+    def finish(self, answer: str) -> str:
+        """``finish[answer]``: store the answer; the episode is over."""
+        self.answer = answer
+        return "Episode finished, reward = 0\n"
+
+    def step(self, action: str) -> tuple[str, bool]:
+        """The paper's text interface: ``env.step("search[Paris]") -> (observation, done)``.
+
+        Actions must be lower-case ``search[...]``, ``lookup[...]``, ``finish[...]`` or
+        ``think[...]``; anything else is ``Invalid action: ...``.
+        """
+        if self.answer is not None:
+            return self.observation, True
+        self.steps += 1
+        action = action.strip()
+        name, bracket, rest = action.partition("[")
+        if not bracket or not rest.endswith("]") or name not in ("search", "lookup", "finish", "think"):
+            self.observation = f"Invalid action: {action}"
+        elif name == "think":
+            self.observation = "Nice thought."
+        else:
+            self.observation = getattr(self, name)(rest[:-1])
+        return self.observation, self.answer is not None
+
+    def tools(self) -> list[Tool[Any]]:
+        """The ``search`` and ``lookup`` tools of this episode (``finish`` is the runner's)."""
+        return [WikipediaSearch(self), WikipediaLookup(self)]
+
+    # ------------------------------------------------------------------ internals
+    def _search(self, entity: str) -> str:
+        extract = self._page_extract(entity)
+        if extract is None:
+            titles = wiki_module.search.__wrapped__(entity, results=self.max_similar)
+            return f"Could not find {entity}. Similar: {titles[:self.max_similar]}."
+        if "may refer to:" in extract:
+            return self._search(f"[{entity}]")
+        self.page = page_text(extract)
+        self.lookup_keyword, self.lookup_results, self.lookup_cursor = None, [], 0
+        return " ".join(paper_sentences(self.page)[:5])
+
+    def _page_extract(self, title: str) -> str | None:
+        """The plain text of the page titled ``title``; None when there is none; ``may refer to:`` text
+        for a disambiguation page."""
+        if not title.strip() or _ILLEGAL_TITLE.search(title):
+            return None
+        try:
+            with warnings.catch_warnings():  # bs4 warns about guessing a parser for disambiguation HTML
+                warnings.simplefilter("ignore")
+                page = wiki_module.WikipediaPage(title, redirect=True)
+            return str(page.content)
+        except wiki_module.PageError:
+            return None
+        except wiki_module.DisambiguationError:
+            return f"{title} may refer to:"
+
+
+class EntityArgs(BaseModel):
+    entity: str = Field(min_length=1, description="The exact title of a Wikipedia page, e.g. Colorado orogeny.")
+
+
+class KeywordArgs(BaseModel):
+    keyword: str = Field(min_length=1, description="A word or phrase to find in the current page.")
+
+
+class WikipediaSearch(Tool[EntityArgs]):
+    """``search[entity]`` on a :class:`WikipediaEnv`."""
+
+    name = "search"
+    description = ("Search the exact entity on Wikipedia and return the first paragraph if it exists; "
+                   "if not, return some similar entities to search.")
+    args_model = EntityArgs
+
+    def __init__(self, env: WikipediaEnv) -> None:
+        self.env = env
+        # The env bounds each request; this bounds the whole call, redirects and all.
+        self.timeout_s = env.timeout_s + 1.0
+
+    def run(self, args: EntityArgs) -> str | Observation:
+        try:
+            return self.env.search(args.entity)
+        except WikipediaError as exc:
+            return Observation(str(exc), "error")
+
+    def reset(self) -> None:
+        self.env.reset()
+
+
+class WikipediaLookup(Tool[KeywordArgs]):
+    """``lookup[keyword]`` on a :class:`WikipediaEnv`."""
+
+    name = "lookup"
+    description = "Return the next sentence containing the keyword in the current Wikipedia page."
+    args_model = KeywordArgs
+
+    def __init__(self, env: WikipediaEnv) -> None:
+        self.env = env
+
+    def run(self, args: KeywordArgs) -> str:
+        return self.env.lookup(args.keyword)
+
+
+def wikipedia_tools(api_url: str = WIKIPEDIA_API_URL, *, timeout_s: float = 10.0) -> list[Tool[Any]]:
+    """``search`` and ``lookup`` sharing one fresh :class:`WikipediaEnv`."""
+    return WikipediaEnv(api_url, timeout_s=timeout_s).tools()

@@ -1,0 +1,87 @@
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from promptlab.cli.app import app
+
+runner = CliRunner()
+
+
+def _files(tmp_path: Path, answers: list[str]) -> tuple[Path, Path]:
+    data = tmp_path / "sums.jsonl"
+    data.write_text("".join(json.dumps({"question": f"{i} + {i}?", "answer": str(2 * i)}) + "\n"
+                            for i in range(1, 5)), encoding="utf-8")
+    script = tmp_path / "model.json"
+    script.write_text(json.dumps(answers), encoding="utf-8")
+    return data, script
+
+
+def _eval(data: Path, script: Path, out: Path, *extra: str):  # type: ignore[no-untyped-def]
+    return runner.invoke(app, ["eval", str(data), "--strategy", "direct", "--backend", f"mock:{script}",
+                               "--out", str(out), "--no-progress", *extra])
+
+
+def test_eval_writes_results_traces_and_report(tmp_path: Path) -> None:
+    data, script = _files(tmp_path, ["2", "4", "7", "8"])
+    out = tmp_path / "out"
+    result = _eval(data, script, out)
+    assert result.exit_code == 0, result.output
+    assert "direct · sums · mock:" in result.stdout and "accuracy 75.0% on 4 items" in result.stdout
+    assert sorted(p.name for p in out.iterdir()) == ["eval.json", "report.html", "report.md", "results.jsonl",
+                                                     "traces.jsonl"]
+    results = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert [r["prediction"] for r in results] == ["2", "4", "7", "8"]
+    assert "75.0%" in (out / "report.md").read_text()
+    show = runner.invoke(app, ["trace", "show", str(out / "traces.jsonl"), "-i", "2"])
+    assert show.exit_code == 0 and "3 + 3?" in show.stdout
+
+
+def test_eval_resumes_and_refuses_a_different_config(tmp_path: Path) -> None:
+    data, script = _files(tmp_path, ["2", "4"])
+    out = tmp_path / "out"
+    assert _eval(data, script, out, "--limit", "2").exit_code == 0
+    script.write_text(json.dumps(["6", "8"]))  # the model has only the two remaining answers
+    resumed = _eval(data, script, out)
+    assert resumed.exit_code == 0, resumed.output
+    assert "2 of 4 items already done" in resumed.stderr
+    assert "accuracy 100.0% on 4 items" in resumed.stdout
+    other = runner.invoke(app, ["eval", str(data), "--strategy", "cot", "--backend", f"mock:{script}",
+                                "--out", str(out), "--no-progress"])
+    assert other.exit_code == 2
+    assert "different config" in other.stderr and "strategy: 'direct' there, 'cot' now" in other.stderr
+    assert len((out / "results.jsonl").read_text().splitlines()) == 4
+
+
+def test_eval_with_a_malformed_dataset_line(tmp_path: Path) -> None:
+    data, script = _files(tmp_path, ["2", "4", "6", "8"])
+    data.write_text(data.read_text() + "{broken\n")
+    skipped = _eval(data, script, tmp_path / "a")
+    assert skipped.exit_code == 0, skipped.output
+    assert "skipped 1 malformed record(s)" in skipped.stderr and "line 5" in skipped.stderr
+    strict = _eval(data, script, tmp_path / "b", "--strict")
+    assert strict.exit_code == 2 and "line 5: not valid JSON" in strict.stderr
+    assert not (tmp_path / "b").exists()
+
+
+def test_eval_progress_bar_and_bad_options(tmp_path: Path) -> None:
+    data, script = _files(tmp_path, ["2", "4", "6", "8"])
+    shown = runner.invoke(app, ["eval", str(data), "--backend", f"mock:{script}", "--out", str(tmp_path / "p")])
+    assert shown.exit_code == 0 and "4/4" in shown.stderr
+    bad = _eval(data, script, tmp_path / "q", "--strategy", "tree-of-thought")
+    assert bad.exit_code == 2 and "unknown strategy" in bad.stderr
+    missing = _eval(tmp_path / "nope.jsonl", script, tmp_path / "r")
+    assert missing.exit_code == 2 and "no dataset named" in missing.stderr
+
+
+def test_report_compares_directories(tmp_path: Path) -> None:
+    data, script = _files(tmp_path, ["2", "4", "6", "8"])
+    assert _eval(data, script, tmp_path / "one").exit_code == 0
+    script.write_text(json.dumps(["0", "0", "0", "8"]))
+    assert _eval(data, script, tmp_path / "two").exit_code == 0
+    result = runner.invoke(app, ["report", str(tmp_path / "one"), str(tmp_path / "two"), "-o", str(tmp_path / "cmp")])
+    assert result.exit_code == 0, result.output
+    md = (tmp_path / "cmp" / "report.md").read_text()
+    assert "| 100.0% |" in md and "| 25.0% |" in md
+    assert runner.invoke(app, ["report", str(tmp_path / "one"), str(tmp_path / "two")]).exit_code == 2
+    assert "not an evaluation directory" in runner.invoke(app, ["report", str(tmp_path)]).stderr

@@ -1,0 +1,120 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from promptlab.errors import DatasetError
+from promptlab.eval.datasets import KNOWN, find_data_dir, load_dataset
+
+DATA = find_data_dir()
+
+
+def _lines(path: Path) -> int:
+    return len([line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()])
+
+
+@pytest.mark.parametrize("name", sorted(KNOWN))
+def test_every_known_dataset_loads_completely(name: str) -> None:
+    data = load_dataset(name)
+    path = DATA / KNOWN[name].relpath
+    expected = _lines(path) if path.suffix == ".jsonl" else len(json.loads(path.read_text(encoding="utf-8")))
+    assert len(data) == expected
+    assert data.skipped == []
+    assert data.task == KNOWN[name].task
+    assert len({e.id for e in data.examples}) == len(data)
+    assert all(e.question and e.answer for e in data.examples)
+
+
+def test_gsm8k_answers_are_the_number_after_hashes_without_commas() -> None:
+    data = load_dataset("gsm8k")
+    assert data.examples[0].answer == "18"
+    assert all("," not in e.answer and "#" not in e.answer for e in data.examples)
+    raw = [json.loads(line) for line in (DATA / "gsm8k/test.jsonl").read_text(encoding="utf-8").splitlines()]
+    with_commas = [r for r in raw if "," in r["answer"].rsplit("####", 1)[1]]
+    assert with_commas, "GSM8K test has answers with thousands separators"
+    by_question = {e.question: e.answer for e in data.examples}
+    for record in with_commas:
+        assert by_question[record["question"]] == record["answer"].rsplit("####", 1)[1].strip().replace(",", "")
+
+
+def test_svamp_questions_match_pals_copy() -> None:
+    """SOURCES.md: PAL's svamp.jsonl is SVAMP.json with body and question joined; our join must agree."""
+    svamp = load_dataset("svamp")
+    pal = [json.loads(line) for line in (DATA / "pal/datasets/svamp.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [e.question for e in svamp.examples] == [p["input"] for p in pal]
+    assert [float(e.answer) for e in svamp.examples] == [p["target"] for p in pal]
+    assert svamp.examples[0].id == "chal-1"
+
+
+def test_hotpotqa_is_scored_as_qa_with_types() -> None:
+    data = load_dataset("hotpot")
+    assert data.name == "hotpotqa" and data.task == "qa"
+    assert data.examples[0].answer == "yes"
+    assert data.examples[0].metadata["type"] == "comparison"
+
+
+def test_a_jsonl_file_with_malformed_lines_skips_them_with_line_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "mine.jsonl"
+    path.write_text('{"question": "1+1?", "answer": "2"}\n'
+                    "{not json\n"
+                    "\n"
+                    '{"question": "2+2?"}\n'
+                    '["a list"]\n'
+                    '{"input": "3+3?", "target": 6.0}\n', encoding="utf-8")
+    data = load_dataset(path)
+    assert [e.answer for e in data.examples] == ["2", "6"]
+    assert [m.split(":")[0] for m in data.skipped] == ["line 2", "line 4", "line 5"]
+    assert "not valid JSON" in data.skipped[0] and "no answer" in data.skipped[1]
+    assert data.task == "math" and data.name == "mine"
+
+
+def test_strict_stops_at_the_first_malformed_line(tmp_path: Path) -> None:
+    path = tmp_path / "mine.jsonl"
+    path.write_text('{"question": "q", "answer": "a"}\n{oops\n{"question": "r", "answer": "b"}\n', encoding="utf-8")
+    with pytest.raises(DatasetError, match="line 2: not valid JSON"):
+        load_dataset(path, strict=True)
+
+
+def test_duplicate_ids_are_malformed(tmp_path: Path) -> None:
+    path = tmp_path / "dup.json"
+    path.write_text(json.dumps([{"id": "a", "question": "q", "answer": "x"},
+                                {"id": "a", "question": "r", "answer": "y"}]), encoding="utf-8")
+    data = load_dataset(path)
+    assert len(data) == 1 and data.skipped == ["item 2: duplicate id 'a'"]
+    assert data.task == "qa"
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("", "no usable examples"),
+    ('{"question": "q"}\n', "no usable examples"),
+])
+def test_unusable_files_raise(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(DatasetError, match=message):
+        load_dataset(path)
+
+
+def test_a_json_file_that_is_not_a_list_raises(tmp_path: Path) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text('{"question": "q"}', encoding="utf-8")
+    with pytest.raises(DatasetError, match="JSON list"):
+        load_dataset(path)
+
+
+def test_unknown_name_lists_the_known_ones() -> None:
+    with pytest.raises(DatasetError, match="gsm8k"):
+        load_dataset("no-such-dataset")
+
+
+def test_data_dir_from_argument_and_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "gsm8k").mkdir()
+    (tmp_path / "gsm8k" / "test.jsonl").write_text('{"question": "q", "answer": "r\\n#### 1,000"}\n')
+    assert load_dataset("gsm8k", data_dir=tmp_path).examples[0].answer == "1000"
+    monkeypatch.setenv("PROMPTLAB_DATA", str(tmp_path))
+    assert load_dataset("gsm8k").path == tmp_path / "gsm8k" / "test.jsonl"
+    with pytest.raises(DatasetError, match=r"svamp.*missing"):
+        load_dataset("svamp")
+    monkeypatch.setenv("PROMPTLAB_DATA", str(tmp_path / "nowhere"))
+    with pytest.raises(DatasetError, match="does not exist"):
+        load_dataset("gsm8k")
