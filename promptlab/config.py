@@ -74,8 +74,11 @@ class GenerationConfig(BaseModel):
 
     def non_default_knobs(self) -> set[str]:
         """Names of the knobs set to something other than their default."""
-        defaults = GenerationConfig()
-        return {name for name in type(self).model_fields if getattr(self, name) != getattr(defaults, name)}
+        return {name for name, default in _DEFAULTS if getattr(self, name) != default}
+
+
+_DEFAULTS = tuple((name, field.default) for name, field in GenerationConfig.model_fields.items())
+"""(knob, default) pairs, read once: this check runs on every generate call."""
 
 
 def _describe(exc: ValidationError) -> str:

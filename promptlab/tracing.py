@@ -77,7 +77,8 @@ class TraceRecorder:
         """Record a step and stream it."""
         step = Step(index=len(self.trace.steps), kind=kind, **fields)
         self.trace.steps.append(step)
-        self._write({"event": "step", **step.model_dump(mode="json")})
+        if self._sink is not None:  # serialising costs as much as building the step
+            self._write({"event": "step", **step.model_dump(mode="json")})
         return step
 
     def finish(self, answer: str | None, status: str) -> Trace:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
 from promptlab.backends.llamacpp import LlamaCppBackend
+
+if TYPE_CHECKING:  # torch is imported only by the tests that load a transformers model
+    from promptlab.backends.hf import HFBackend
 
 
 @pytest.fixture(scope="session")
@@ -15,3 +19,12 @@ def llamacpp_backend() -> Iterator[LlamaCppBackend]:
     backend = LlamaCppBackend(seed=0)
     yield backend
     backend.close()
+
+
+@pytest.fixture(scope="session")
+def hf_backend() -> HFBackend:
+    """The embedded SmolLM2 GGUF loaded through transformers (de-quantized, fp32), once per session (slow)."""
+    from promptlab.backends.embedded import embedded_model_path
+    from promptlab.backends.hf import HFBackend
+
+    return HFBackend(embedded_model_path(), device="cpu")

@@ -33,3 +33,26 @@ def test_file_object_sink() -> None:
     sink = io.StringIO()
     TraceRecorder("cot", "q", sink=sink).finish("1", "ok")
     assert sink.getvalue().count("\n") == 2
+
+
+def test_write_trace_round_trips_in_one_write(tmp_path: Path) -> None:
+    from promptlab.tracing import write_trace
+
+    recorder = TraceRecorder("react", "q", item_id="7")
+    recorder.add("generate", prompt="p", completion="c", prompt_tokens=4, latency_s=0.5)
+    recorder.add("action", action={"tool": "search", "argument": "x"}, observation="o")
+    trace = recorder.finish("a", "ok")
+    writes: list[str] = []
+
+    class Sink(io.StringIO):
+        def write(self, text: str) -> int:
+            writes.append(text)
+            return super().write(text)
+
+    sink = Sink()
+    write_trace(trace, sink)
+    assert len(writes) == 1, "one write per trace, so concurrent traces never interleave"
+    path = tmp_path / "t.jsonl"
+    path.write_text(sink.getvalue() * 2)
+    first, second = read_traces(path)
+    assert first == second == trace

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import inspect
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +41,9 @@ from promptlab.backends.hf_loading import (
     resolve_dtype,
     resolve_source,
 )
+from promptlab.backends.hf_streaming import Cancelled, TokenQueue, stream_text
 from promptlab.config import GenerationConfig
-from promptlab.errors import ConfigError, ContextLengthError
+from promptlab.errors import ConfigError, ContextLengthError, UnsupportedKnobError
 
 
 class HFBackend(Backend):
@@ -63,7 +64,7 @@ class HFBackend(Backend):
     """
 
     name = "hf"
-    capabilities = Capabilities(knobs=ALL_KNOBS, streaming=False, prefix_cache=True)
+    capabilities = Capabilities(knobs=ALL_KNOBS, streaming=True, prefix_cache=True)
 
     def __init__(
         self,
@@ -123,7 +124,8 @@ class HFBackend(Backend):
         return {name: str(value) for name, value in tokens.items() if value is not None}
 
     def count_tokens(self, text: str) -> int:
-        return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
+        """Tokens ``text`` costs as a prompt (including a BOS token the tokenizer adds)."""
+        return len(self._tokenize(text))
 
     # ------------------------------------------------------------------- adapters
     @property
@@ -143,41 +145,74 @@ class HFBackend(Backend):
     def _generate(self, prompt: str, config: GenerationConfig) -> list[Completion]:
         return self.generate_with_adapter(prompt, config, self.default_adapter)
 
+    def _stream(self, prompt: str, config: GenerationConfig) -> Iterator[str]:
+        return self.stream_with_adapter(prompt, config, self.default_adapter)
+
     def generate_with_adapter(self, prompt: str, config: GenerationConfig, adapter: str | None) -> list[Completion]:
         """``config.n`` completions of ``prompt`` with ``adapter`` active (config already validated)."""
         tokens = self._encode(prompt)
-        if len(tokens) >= (self.context_length or len(tokens) + 1):
-            raise ContextLengthError(
-                f"the prompt is {len(tokens)} tokens but the model's context window is {self.context_length}: "
-                "shorten the prompt"
-            )
+        decoder = RowDecoder(self._tokenizer, self._ids, len(tokens))
+        criteria = [StopStringCriteria(decoder, config.stop)] if config.stop else []
+        with self._lock, Stopwatch() as watch:
+            sequences, reused = self._decode(tokens, config, adapter, criteria)
+        return completions(sequences, decoder, config, cached_prompt_tokens=reused, latency_s=watch.elapsed)
+
+    def stream_with_adapter(self, prompt: str, config: GenerationConfig, adapter: str | None) -> Iterator[str]:
+        """Text chunks of one completion as they are decoded; text that may become a stop is held back."""
+        if config.num_beams > 1:
+            raise UnsupportedKnobError(self.name, "num_beams", "beam search cannot stream; use generate()")
+        tokens = self._encode(prompt)
+        decoder = RowDecoder(self._tokenizer, self._ids, len(tokens))
+
+        def run(streamer: TokenQueue, cancel: Cancelled) -> None:
+            with self._lock:
+                self._decode(tokens, config, adapter, [cancel], streamer)
+
+        return stream_text(run, decoder, config.stop)
+
+    def _decode(
+        self,
+        tokens: list[int],
+        config: GenerationConfig,
+        adapter: str | None,
+        criteria: list[Any],
+        streamer: TokenQueue | None = None,
+    ) -> tuple[torch.Tensor, int]:
+        """Run ``generate`` from the cached prefix; the output rows and how many prompt tokens were reused."""
         max_new_tokens = config.max_new_tokens
         if self.context_length is not None:
+            if len(tokens) >= self.context_length:
+                raise ContextLengthError(
+                    f"the prompt is {len(tokens)} tokens but the model's context window is {self.context_length}: "
+                    "shorten the prompt"
+                )
             max_new_tokens = min(max_new_tokens, self.context_length - len(tokens))
-        decoder = RowDecoder(self._tokenizer, self._ids, len(tokens))
-        with self._lock, Stopwatch() as watch, torch.inference_mode():
+        with torch.inference_mode():
             self._adapters.activate(adapter)
             cache, reused = self._prefix.take(tokens, key=adapter)
             self._prefill(cache, tokens[reused:-1])
             rows = batch_rows(config)
             if rows > 1:
                 cache.batch_repeat_interleave(rows)
-            stopping = StoppingCriteriaList([StopStringCriteria(decoder, config.stop)] if config.stop else [])
             with seeded(config.seed, self.device):
                 sequences = self._model.generate(
                     torch.tensor([tokens], device=self.device),
                     generation_config=hf_generation_config(config, max_new_tokens, self._ids),
-                    stopping_criteria=stopping,
+                    stopping_criteria=StoppingCriteriaList(criteria),
+                    streamer=streamer,
                     **{self._cache_kw: cache},
                 )
             self._keep(cache, sequences, tokens, beams=config.num_beams > 1, adapter=adapter)
-        return completions(sequences, decoder, config, cached_prompt_tokens=reused, latency_s=watch.elapsed)
+        return sequences, reused
 
-    def _encode(self, prompt: str) -> list[int]:
+    def _tokenize(self, text: str) -> list[int]:
         # A prompt rendered from a chat template may already start with the BOS text.
         bos = self._tokenizer.bos_token
-        add_special = not (bos and prompt.startswith(bos))
-        tokens: list[int] = self._tokenizer(prompt, add_special_tokens=add_special)["input_ids"]
+        add_special = not (bos and text.startswith(bos))
+        return list(self._tokenizer(text, add_special_tokens=add_special)["input_ids"])
+
+    def _encode(self, prompt: str) -> list[int]:
+        tokens = self._tokenize(prompt)
         if not tokens:
             if self._ids.bos is None:
                 raise ConfigError("the prompt is empty and this model has no BOS token to start from")
@@ -228,6 +263,9 @@ class _AdapterView(Backend):
 
     def _generate(self, prompt: str, config: GenerationConfig) -> list[Completion]:
         return self.backend.generate_with_adapter(prompt, config, self.adapter)
+
+    def _stream(self, prompt: str, config: GenerationConfig) -> Iterator[str]:
+        return self.backend.stream_with_adapter(prompt, config, self.adapter)
 
     def count_tokens(self, text: str) -> int:
         return self.backend.count_tokens(text)

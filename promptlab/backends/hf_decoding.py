@@ -50,10 +50,11 @@ def special_ids(tokenizer: Any, model_generation_config: Any) -> SpecialIds:
     return SpecialIds(bos=bos, eos=frozenset(eos), pad=int(pad))
 
 
-def hf_generation_config(config: GenerationConfig, max_new_tokens: int, ids: SpecialIds) -> HFGenerationConfig:
+def hf_generation_config(config: GenerationConfig, max_new_tokens: int, ids: SpecialIds) -> Any:
     """Every knob that applies spelled out, so no default from a checkpoint's generation_config.json leaks in."""
     sampling = {"temperature": config.temperature, "top_k": config.top_k or 0, "top_p": config.top_p}
-    return HFGenerationConfig(
+    build: Any = HFGenerationConfig
+    return build(
         **ids.hf_fields(),
         **(sampling if config.sampling else {}),
         max_new_tokens=max_new_tokens,
@@ -95,12 +96,15 @@ class RowDecoder:
         self.prompt_length = prompt_length
 
     def tokens(self, row: Sequence[int]) -> tuple[list[int], bool]:
-        """The row's generated tokens before any end token, and whether an end token was hit."""
-        generated = list(row[self.prompt_length :])
+        """A full row's generated tokens before any end token, and whether an end token was hit."""
+        return self.cut(row[self.prompt_length :])
+
+    def cut(self, generated: Sequence[int]) -> tuple[list[int], bool]:
+        """Generated tokens up to the first end token, and whether there was one."""
         for i, token in enumerate(generated):
             if token in self._ends:
-                return generated[:i], True
-        return generated, False
+                return list(generated[:i]), True
+        return list(generated), False
 
     def text(self, tokens: Sequence[int]) -> str:
         return str(self._tokenizer.decode(tokens, skip_special_tokens=False, clean_up_tokenization_spaces=False))
@@ -140,5 +144,7 @@ def completions(
             completion_tokens=len(tokens),
             cached_prompt_tokens=cached_prompt_tokens,
         )
-        results.append(Completion(text=match.text, finish_reason=reason, stop=match.stop, usage=usage, latency_s=latency_s))
+        results.append(
+            Completion(text=match.text, finish_reason=reason, stop=match.stop, usage=usage, latency_s=latency_s)
+        )
     return results

@@ -1,9 +1,9 @@
 """Loading a transformers model for :class:`~promptlab.backends.hf.HFBackend`.
 
 Resolves where the weights are (a model directory or a GGUF file), on which device
-and in which dtype they run, how they are quantized,. Every failure becomes a :class:`ModelLoadError` (or :class:`ConfigError`
-for a bad option) naming the cause; nothing is ever downloaded
-(``local_files_only=True``).
+and in which dtype they run, and how they are quantized. Every failure becomes a
+:class:`ModelLoadError` (or :class:`ConfigError` for a bad option) naming the cause;
+nothing is ever downloaded (``local_files_only=True``).
 """
 
 from __future__ import annotations
@@ -125,14 +125,15 @@ def quantization_config(quantization: str | None, source: ModelSource, device: t
         raise ModelLoadError(f"{what} needs the bitsandbytes package: pip install 'promptlab[hf-cuda]'") from exc
     from transformers import BitsAndBytesConfig
 
+    bnb: Any = BitsAndBytesConfig
     if quantization == "nf4":
-        return BitsAndBytesConfig(
+        return bnb(
             load_in_4bit=True,
             bnb_4bit_quant_type="nf4",
             bnb_4bit_use_double_quant=True,
             bnb_4bit_compute_dtype=torch.bfloat16,
         )
-    return BitsAndBytesConfig(load_in_8bit=True)
+    return bnb(load_in_8bit=True)
 
 
 def check_gguf(source: ModelSource) -> None:
@@ -198,7 +199,7 @@ def load_model(
     if quantized:
         options["device_map"] = {"": device}  # quantized weights are placed while loading, never moved after
     try:
-        model = AutoModelForCausalLM.from_pretrained(str(source.directory), **options)
+        model: Any = AutoModelForCausalLM.from_pretrained(str(source.directory), **options)
         if not quantized:
             model.to(device)
     except Exception as exc:

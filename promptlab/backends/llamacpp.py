@@ -72,7 +72,7 @@ class LlamaCppBackend(Backend):
         self._llm = _load(self.model_path, n_ctx=n_ctx, n_threads=n_threads, verbose=verbose, **llama_options)
         self._seed = seed
         self._chat_template = chat_template
-        self._streaming = False
+        self._busy = False
         from llama_cpp import llama_vocab_is_eog  # importable: _load succeeded
 
         model = self._llm._model
@@ -137,9 +137,12 @@ class LlamaCppBackend(Backend):
 
     def _decode(self, tokens: list[int], config: GenerationConfig, seed: int) -> Generator[str, None, _Outcome]:
         """Yield emittable text; return how generation ended."""
-        if self._streaming:
-            raise BackendError("a stream from this backend is still open: exhaust or close it before the next call")
-        self._streaming = True
+        if self._busy:
+            raise BackendError(
+                "this llama.cpp backend is already generating (an open stream, or a call from another thread): "
+                "exhaust or close the stream first; use one backend per thread"
+            )
+        self._busy = True
         try:
             llm = self._llm
             budget = min(config.max_new_tokens, self.n_ctx - len(tokens))
@@ -172,7 +175,7 @@ class LlamaCppBackend(Backend):
             usage = Usage(prompt_tokens=len(tokens), completion_tokens=produced, cached_prompt_tokens=reused)
             return _Outcome(finish, matcher.stop, usage)
         finally:
-            self._streaming = False
+            self._busy = False
 
     def _reuse_cached_prefix(self, tokens: list[int]) -> int:
         """Keep the KV cache of the longest common token prefix; return its length.

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -39,6 +40,9 @@ def eval_command(
     force: Annotated[bool, typer.Option(help="Discard the results already in --out and start over.")] = False,
     retry_errors: Annotated[bool, typer.Option(help="Run again the items that raised an error last time.")]
     = False,
+    option: Annotated[list[str] | None, typer.Option(
+        "--option", "-O", help="A runner option KEY=VALUE (JSON values), e.g. max_new_tokens=128; repeatable.")]
+    = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Evaluate a strategy on a dataset; rerun the same command to resume an interrupted run."""
@@ -50,13 +54,18 @@ def eval_command(
         if data.skipped:
             typer.echo(f"warning: skipped {len(data.skipped)} malformed record(s) in {data.path}: "
                        f"{'; '.join(data.skipped[:3])}{' ...' if len(data.skipped) > 3 else ''}", err=True)
+        options = _runner_options(option or [])
         config = EvalConfig(dataset=data.name, dataset_path=str(data.path.resolve()), fingerprint=data.fingerprint,
-                            task=data.task, strategy=strategy, backend=backend, n=n)
-        with Checkpoint.open(out, config, force=force) as checkpoint, load_backend(backend) as engine:
-            runner = build_runner(strategy, engine, n=n)
+                            task=data.task, strategy=strategy, backend=backend, n=n, options=options)
+        with load_backend(backend) as engine:
+            try:  # before the checkpoint: a bad option must not leave an eval.json behind
+                runner = build_runner(strategy, engine, n=n, **options)
+            except TypeError as exc:  # an option the runner does not take
+                fail(f"--option: {exc}")
+            checkpoint = Checkpoint.open(out, config, force=force)
             selected = {e.id for e in data.examples[:limit]}
-            prior = [r for r in checkpoint.results
-                     if r.id in checkpoint.finished_ids(retry_errors=retry_errors) & selected]
+            finished = checkpoint.finished_ids(retry_errors=retry_errors) & selected
+            prior = [r for r in checkpoint.results if r.id in finished]
             if prior:
                 typer.echo(f"resuming {out}: {len(prior)} of {len(selected)} items already done", err=True)
 
@@ -68,6 +77,8 @@ def eval_command(
                 outcome = _with_progress(f"{strategy} on {data.name}", len(selected), prior, progress, run)
             except KeyboardInterrupt:
                 fail("interrupted; the finished items are saved, rerun the same command to resume", code=130)
+            finally:
+                checkpoint.close()
         markdown, page = write_report([out], out)
         summary = summarize(out)
     typer.echo(f"{summary.label}: accuracy {summary.accuracy:.1%} on {summary.count} items"
@@ -76,6 +87,20 @@ def eval_command(
     if outcome.aborted:
         fail(f"stopped early with {outcome.remaining} item(s) left: {outcome.aborted}; "
              "rerun the same command to resume")
+
+
+def _runner_options(pairs: list[str]) -> dict[str, Any]:
+    """``["max_steps=5", "stop=[\"Q:\"]", "template=cot"]`` -> values parsed as JSON, else kept as text."""
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip().isidentifier():
+            fail(f"--option {pair!r} must look like KEY=VALUE, e.g. max_new_tokens=128")
+        try:
+            options[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key.strip()] = value
+    return options
 
 
 def _with_progress(description: str, total: int, prior: list[ItemResult], show: bool,

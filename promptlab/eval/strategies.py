@@ -17,7 +17,8 @@ STRATEGIES = {
 
 
 def build_runner(strategy: str, backend: Backend, *, n: int = 1, **options: Any) -> Runner:
-    """The runner for ``strategy`` on ``backend``; ``options`` go to its constructor."""
+    """The runner for ``strategy`` on ``backend``; ``options`` go to its constructor
+    (e.g. ``max_new_tokens=``, ``temperature=``, ``max_steps=`` for ReAct)."""
     name = strategy.strip().lower()
     if name == "direct":
         from promptlab.runners.direct import DirectRunner
@@ -28,9 +29,9 @@ def build_runner(strategy: str, backend: Backend, *, n: int = 1, **options: Any)
 
         return ChainOfThoughtRunner(backend, n=n, **options)
     if name == "pal":
-        from promptlab.runners.pal import PalRunner
+        from promptlab.runners.pal import PALRunner
 
-        return PalRunner(backend, n=n, **options)
+        return PALRunner(backend, n=n, **options)
     if name == "react":
         if n != 1:
             raise ConfigError("--n applies to direct, cot and pal; react runs one trajectory per question")

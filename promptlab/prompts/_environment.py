@@ -10,6 +10,7 @@ from typing import Any
 import jinja2
 from jinja2 import meta, nodes
 from jinja2.exceptions import SecurityError
+from jinja2.ext import loopcontrols
 from jinja2.runtime import Context, LoopContext
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.visitor import NodeTransformer
@@ -30,7 +31,7 @@ class PromptEnvironment(ImmutableSandboxedEnvironment):
     def __init__(self, limits: RenderLimits | None = None) -> None:
         super().__init__(
             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True, autoescape=False,
-            finalize=self._finalize,
+            finalize=self._finalize, extensions=[loopcontrols],
         )
         self.guard = Guard(limits or RenderLimits())
         self.globals.pop("lipsum", None)

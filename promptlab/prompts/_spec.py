@@ -28,6 +28,7 @@ from promptlab.errors import TemplateError
 _FRONT_MATTER = re.compile(r"\A\{#-?(?P<yaml>.*?)-?#\}", re.DOTALL)
 _INPUT_KEYS = frozenset({"description", "default", "default_file"})
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_RESERVED = frozenset({"self", "loop", "caller", "varargs", "kwargs"})  # Jinja's own names
 
 FRONT_MATTER_EXAMPLE = "{#-\ndescription: What the template is for.\ninputs:\n  question: The question to answer.\n-#}"
 
@@ -39,7 +40,7 @@ class TemplateInput:
     name: str
     description: str = ""
     required: bool = True
-    default: Any = field(default=None, compare=False)
+    default: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -96,8 +97,9 @@ def parse_inputs(raw: Any, where: str, base_dir: Path | None) -> dict[str, Templ
         raise TemplateError(f"{where}: 'inputs' must be a list of names or a mapping of name -> spec")
     inputs: dict[str, TemplateInput] = {}
     for name, spec in raw.items():
-        if not isinstance(name, str) or not _NAME.match(name):
-            raise TemplateError(f"{where}: input name {name!r} is not a valid identifier")
+        if not isinstance(name, str) or not _NAME.match(name) or name in _RESERVED:
+            raise TemplateError(f"{where}: input name {name!r} is not allowed: use an identifier other than "
+                                f"{', '.join(sorted(_RESERVED))}")
         inputs[name] = _parse_input(name, spec, where, base_dir)
     return inputs
 

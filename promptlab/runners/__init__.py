@@ -1,0 +1,38 @@
+"""Runners: prompting strategies that turn a question into an answer with a trace."""
+
+from promptlab.runners.answers import (
+    Extractor,
+    answer_is,
+    answers_match,
+    default_extractor,
+    last_number,
+    normalize_answer,
+    parse_number,
+    regex_extractor,
+)
+from promptlab.runners.code import extract_code
+from promptlab.runners.cot import ChainOfThoughtRunner
+from promptlab.runners.flow import Effect, Generate, Runner
+from promptlab.runners.pal import PALRunner
+from promptlab.runners.result import RunResult
+from promptlab.runners.voting import Vote, majority_vote
+
+__all__ = [
+    "ChainOfThoughtRunner",
+    "Effect",
+    "Extractor",
+    "Generate",
+    "PALRunner",
+    "RunResult",
+    "Runner",
+    "Vote",
+    "answer_is",
+    "answers_match",
+    "default_extractor",
+    "extract_code",
+    "last_number",
+    "majority_vote",
+    "normalize_answer",
+    "parse_number",
+    "regex_extractor",
+]

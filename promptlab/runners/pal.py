@@ -15,6 +15,7 @@ from typing import Any
 
 from promptlab.backends.base import Backend
 from promptlab.config import GenerationConfig
+from promptlab.errors import ConfigError
 from promptlab.prompts.library import TemplateLibrary
 from promptlab.prompts.templates import PromptTemplate
 from promptlab.runners.answers import format_number, normalize_answer
@@ -94,6 +95,10 @@ class PALRunner(Runner):
                  timeout: float | None = None, memory_mb: int | None = None, sandbox: Sandbox | None = None,
                  library: TemplateLibrary | None = None, **overrides: Any) -> None:
         super().__init__(backend)
+        if max_retries < 0:
+            raise ConfigError(f"max_retries must be >= 0, got {max_retries}")
+        if timeout is not None and timeout <= 0:
+            raise ConfigError(f"timeout must be > 0 seconds, got {timeout}")
         self.template = resolve_template(template, library)
         self.examples = as_selector(examples)
         self.config = sampling_config(with_stops(config or GenerationConfig(max_new_tokens=512), self.template),

@@ -187,10 +187,11 @@ class ReActRunner(Runner):
             return None, Observation(f"{exc} {valid_actions(tools)}", "invalid_arguments")
         if action.name.lower() == FINISH:
             return action, Observation("")
-        if action.name not in tools:
+        found = tools.get(action.name)
+        if found is None:
             return action, Observation(f"Invalid action: there is no tool {action.name!r}. {valid_actions(tools)}",
                                        "unknown_tool")
-        observation: Observation = yield CallTool(tools, action.name, action.argument)
+        observation: Observation = yield CallTool(found, action.argument)
         return action, observation
 
     def _observation_text(self, observation: Observation, data: dict[str, Any]) -> str:
@@ -231,9 +232,8 @@ class ReActRunner(Runner):
 
 
 def describe_tools(tools: ToolRegistry) -> str:
-    """The tools as the paper's instruction lists actions: ``(1) Search[entity], which ...``."""
-    return "\n".join(f"({n}) {_action_form(t)}, which {_lower_first(t.description)}"
-                     for n, t in enumerate(tools, start=1))
+    """The tools as actions for the prompt: ``(1) Calculator[expression]: Evaluate ...``."""
+    return "\n".join(f"({n}) {_action_form(t)}: {t.description}" for n, t in enumerate(tools, start=1))
 
 
 def valid_actions(tools: ToolRegistry) -> str:
@@ -244,10 +244,6 @@ def valid_actions(tools: ToolRegistry) -> str:
 def _action_form(item: Tool[Any]) -> str:
     arguments = "|".join(item.args_model.model_fields) or ""
     return f"{item.name[:1].upper()}{item.name[1:]}[{arguments}]"
-
-
-def _lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:]
 
 
 def _question_input(template: PromptTemplate) -> str:

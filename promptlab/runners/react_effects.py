@@ -11,7 +11,7 @@ from promptlab.backends.base import Backend, Completion
 from promptlab.errors import ContextLengthError
 from promptlab.runners.flow import Effect, Generate
 from promptlab.runners.result import RunResult
-from promptlab.tools import Observation, ToolRegistry
+from promptlab.tools import Observation, Tool
 
 
 class QuestionRunner(Protocol):
@@ -22,14 +22,13 @@ class QuestionRunner(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class CallTool(Effect):
-    """Invoke a tool by name; the flow receives an :class:`Observation` (never an exception)."""
+    """Invoke a tool; the flow receives an :class:`Observation` (never an exception)."""
 
-    tools: ToolRegistry
-    name: str
+    tool: Tool[Any]
     argument: str | dict[str, Any]
 
     def perform(self, backend: Backend) -> Observation:
-        return self.tools.invoke(self.name, self.argument)
+        return self.tool.invoke(self.argument)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,8 @@ from typing import Any
 
 from promptlab.errors import PromptlabError
 
+_SIMPLE = re.compile(r"^([A-Za-z_][\w\-]*)\[([^\[\]\n\"'“‘`]*)\]$")
+"""The common case, ``Tool[argument]`` with nothing to clean up: parsed without the general path."""
 _PREFIX = re.compile(r"^\s*(?:(?:action\s*\d*\s*[:.)\-]|\d+\s*[.):]|[-*>]\s)\s*)+", re.IGNORECASE)
 _CALL = re.compile(r"^(?P<name>[A-Za-z_][\w\-]*(?: [A-Za-z_][\w\-]*){0,2}?)\s*(?P<open>[\[({])(?P<rest>.*)$", re.DOTALL)
 _BARE = re.compile(r"^(?P<name>[A-Za-z_][\w\-]*)\s*(?::\s*|\s+)(?P<arg>\S.*)$", re.DOTALL)
@@ -69,6 +71,8 @@ def split_thought(completion: str) -> tuple[str, str | None]:
 def parse_action(text: str) -> ParsedAction:
     """Read one action; raise :class:`ActionParseError` with a hint on what to write instead."""
     raw = text
+    if simple := _SIMPLE.match(text):
+        return ParsedAction(simple[1], simple[2].strip(), raw)
     body = _PREFIX.sub("", _unwrap(text.strip()), count=1).strip("*` \t\n")
     if not body:
         raise ActionParseError("The action is empty. Write it as Tool[argument], e.g. Search[Paris].")
@@ -112,16 +116,25 @@ def _matching(rest: str, opener: str, closer: str) -> str:
 
 def _call_arguments(inside: str) -> Argument:
     """``"x"`` -> ``"x"``; ``query="x", k=2`` -> ``{"query": "x", "k": 2}``; anything else as text."""
+    source = f"f({inside})"
     try:
-        call = ast.parse(f"f({inside})", mode="eval").body
-        assert isinstance(call, ast.Call)
-        if call.keywords and not call.args and all(k.arg for k in call.keywords):
-            return {str(k.arg): ast.literal_eval(k.value) for k in call.keywords}
-        if len(call.args) == 1 and not call.keywords:
-            value = ast.literal_eval(call.args[0])
-            return value if isinstance(value, str) else json.dumps(value)
-    except (SyntaxError, ValueError, TypeError, AssertionError, RecursionError, MemoryError):
-        pass
+        call = ast.parse(source, mode="eval").body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return _clean(inside)
+    if not isinstance(call, ast.Call):
+        return _clean(inside)
+
+    def value(node: ast.expr) -> Any:
+        try:
+            return ast.literal_eval(node)
+        except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError):
+            return ast.get_source_segment(source, node)  # e.g. expression=2*3 keeps "2*3"
+
+    if call.keywords and not call.args and all(k.arg for k in call.keywords):
+        return {str(k.arg): value(k.value) for k in call.keywords}
+    if len(call.args) == 1 and not call.keywords:
+        single = value(call.args[0])
+        return single if isinstance(single, str) else json.dumps(single)
     return _clean(inside)
 
 

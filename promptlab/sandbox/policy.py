@@ -5,6 +5,7 @@ RestrictedPython, never the rest of promptlab.
 """
 
 from __future__ import annotations
+import __future__
 
 import _strptime
 import builtins
@@ -33,13 +34,14 @@ _EVERY_PUBLIC_NAME = None
 
 ALLOWED_MODULES: Mapping[str, types.ModuleType] = {
     module.__name__: module
-    for module in (math, fractions, decimal, statistics, itertools, functools, datetime, re, collections)
+    for module in (math, fractions, decimal, statistics, itertools, functools, datetime, re, collections, __future__)
 }
 
 ALLOWED_NAMES: Mapping[str, tuple[str, ...] | None] = {
     # C modules of functions and constants: every public name.
     "math": _EVERY_PUBLIC_NAME,
     "itertools": _EVERY_PUBLIC_NAME,
+    "__future__": _EVERY_PUBLIC_NAME,  # feature flags; only ``from __future__ import x`` can name it
     # The rest re-export other modules or hold functions that read attributes by name
     # (functools.update_wrapper, singledispatch), so they expose an explicit list.
     "fractions": ("Fraction",),
@@ -105,7 +107,7 @@ since RestrictedPython refuses names starting with ``_``."""
 
 _DENIED_ATTRIBUTES = frozenset(INSPECT_ATTRIBUTES | {"mro"})
 _DANGEROUS_VALUES = (types.ModuleType, types.FrameType, types.CodeType, types.TracebackType)
-_WRITABLE = (dict, list, collections.deque, decimal.Context)
+_WRITABLE = (dict, list, collections.deque, collections.ChainMap, decimal.Context)
 _INPLACE: Mapping[str, Callable[[Any, Any], Any]] = {
     "+=": operator.iadd, "-=": operator.isub, "*=": operator.imul, "/=": operator.itruediv,
     "//=": operator.ifloordiv, "%=": operator.imod, "**=": operator.ipow, "<<=": operator.ilshift,
@@ -114,7 +116,7 @@ _INPLACE: Mapping[str, Callable[[Any, Any], Any]] = {
 _MISSING = object()
 
 
-class Forbidden(BaseException):  # noqa: N818 - it is an outcome, not an error of ours
+class Forbidden(BaseException):
     """The program reached for something the policy refuses.
 
     It derives from BaseException so that a program's ``except Exception`` does not swallow it; a program that
@@ -123,7 +125,11 @@ class Forbidden(BaseException):  # noqa: N818 - it is an outcome, not an error o
 
 
 class ModuleProxy:
-    """Stands in for an allowed module: only the allowed names, no ``__name__`` for imports to resolve."""
+    """Stands in for an allowed module and holds only the allowed names.
+
+    Its ``__name__`` is not a module's name, so ``from collections import abc`` cannot fall back to
+    ``sys.modules["collections.abc"]`` (which CPython's ``from ... import`` does for a missing attribute).
+    """
 
     __slots__ = ("_attrs", "_hidden", "_name")
 
@@ -132,10 +138,16 @@ class ModuleProxy:
         self._attrs = dict(attrs)
         self._hidden = hidden
 
+    @property
+    def __name__(self) -> str:
+        return f"{self._name} (sandboxed)"
+
     def __getattr__(self, attr: str) -> Any:
         try:
             return self._attrs[attr]
         except KeyError:
+            if attr in self._hidden:  # reached by ``from module import name``
+                raise Forbidden(f"{self._name}.{attr} is not available in the sandbox") from None
             raise AttributeError(f"module {self._name!r} has no attribute {attr!r}") from None
 
     def __repr__(self) -> str:
@@ -229,7 +241,7 @@ class Policy:
             "__name__": "program",
             "__metaclass__": self.make_class,
             "_getattr_": self.getattr,
-            "_getitem_": operator.getitem,
+            "_getitem_": self.getitem,
             "_getiter_": iter,
             "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
             "_unpack_sequence_": guarded_unpack_sequence,
@@ -269,7 +281,8 @@ class Policy:
             return INTERNAL_MODULES[name]
         proxy = self.proxies.get(name)
         if proxy is None:
-            self.forbid(f"import of {name!r} is not allowed; the sandbox allows {', '.join(sorted(self.proxies))}")
+            allowed = ", ".join(sorted(n for n in self.proxies if not n.startswith("_")))
+            self.forbid(f"import of {name!r} is not allowed; the sandbox allows {allowed}")
         return proxy
 
     def check_attribute(self, obj: Any, name: Any) -> None:
@@ -302,6 +315,12 @@ class Policy:
             and id(value) not in self._allowed_builtin_values
         ):
             self.forbid(f"attribute {name!r} leads to interpreter internals")
+        return value
+
+    def getitem(self, obj: Any, key: Any) -> Any:
+        value = obj[key]
+        if isinstance(value, _DANGEROUS_VALUES):
+            self.forbid("that item is an interpreter internal")
         return value
 
     def hasattr(self, obj: Any, name: Any) -> bool:

@@ -14,10 +14,10 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from RestrictedPython import compile_restricted_exec
+from RestrictedPython.compile import compile_restricted_exec
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES, IOPERATOR_TO_STR, RestrictingNodeTransformer
 
-from promptlab.sandbox.policy import FILENAME, ModuleProxy, Policy
+from promptlab.sandbox.policy import FILENAME, Forbidden, ModuleProxy, Policy
 
 MAX_VALUE_BYTES = 1_000_000
 MAX_ERROR_CHARS = 2_000
@@ -25,12 +25,19 @@ _MAX_DEPTH = 100
 _LINE_PREFIX = re.compile(r"^Line (\d+): (.*)$", re.DOTALL)
 
 
-class Unreturnable(Exception):  # noqa: N818 - an outcome of the program, reported as status "error"
+class Unreturnable(Exception):
     """The called function returned something that is not plain data."""
 
 
 class _Transformer(RestrictingNodeTransformer):
-    """RestrictedPython's policy, plus ``x[k] += v`` and ``x.a += v`` routed through the write guard."""
+    """RestrictedPython's policy, plus ``x[k] += v``, ``x.a += v`` (through the write guard) and ``x: int = 1``."""
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> Any:
+        """``x: T = v`` becomes ``x = v`` (annotations are never evaluated); a bare ``x: T`` does nothing."""
+        if node.value is None:
+            return ast.copy_location(ast.Pass(), node)
+        assign = ast.copy_location(ast.Assign(targets=[node.target], value=node.value), node)
+        return self.visit(assign)
 
     def visit_AugAssign(self, node: ast.AugAssign) -> Any:
         target = node.target
@@ -77,7 +84,9 @@ def execute(code: str, call: str | None, proxies: Mapping[str, ModuleProxy], *, 
         status, message, line = "memory", f"the program ran out of memory (limit{limit})", _error_line(exc)
     except Unreturnable as exc:
         status, message = "error", str(exc)
-    except BaseException as exc:  # noqa: BLE001 - everything the program raises is an outcome
+    except Forbidden as exc:  # raised outside the policy's guards (a module proxy's ``from ... import``)
+        status, message, line = "forbidden", str(exc), _error_line(exc)
+    except BaseException as exc:
         status, message, line = "error", _describe(exc), _error_line(exc)
     if policy.violation is not None:
         status, message, line = "forbidden", policy.violation, policy.violation_line
@@ -87,7 +96,7 @@ def execute(code: str, call: str | None, proxies: Mapping[str, ModuleProxy], *, 
                    error=message, line=line)
 
 
-class _Refused(Exception):  # noqa: N818 - an outcome decided before or after the program's own code ran
+class _Refused(Exception):
     def __init__(self, status: str, message: str, line: int | None = None) -> None:
         super().__init__(message)
         self.status, self.message, self.line = status, message, line
@@ -101,7 +110,9 @@ def _run(code: str, call: str | None, policy: Policy) -> Any:
         raise _Refused("error", f"{type(exc).__name__}: {exc.msg}", exc.lineno) from None
     except RecursionError:
         raise _Refused("error", "the program is nested too deeply to compile") from None
-    if compiled.errors:
+    if compiled.errors or compiled.code is None:
+        if not compiled.errors:  # pragma: no cover - RestrictedPython returns code or errors
+            raise _Refused("error", "the program could not be compiled")
         match = _LINE_PREFIX.match(compiled.errors[0])
         if match is None:
             raise _Refused("forbidden", compiled.errors[0])
@@ -156,7 +167,10 @@ def _plain_key(key: Any) -> str:
 
 
 def _describe(exc: BaseException) -> str:
-    text = str(exc)
+    try:
+        text = str(exc)
+    except Exception:
+        text = ""
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 

@@ -13,11 +13,11 @@ HEADER = struct.Struct(">I")
 MAX_FRAME = 64 * 1024 * 1024
 
 
-class ChannelClosed(Exception):  # noqa: N818 - an expected event, not a bug
+class ChannelClosed(Exception):
     """The other end closed its pipe (or died)."""
 
 
-class ChannelTimeout(Exception):  # noqa: N818
+class ChannelTimeout(Exception):
     """No complete frame arrived before the deadline."""
 
 

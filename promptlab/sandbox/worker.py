@@ -8,7 +8,9 @@ before it compiles anything, and the worker kills it at the wall-clock deadline.
 
 from __future__ import annotations
 
+import collections
 import gc
+import importlib
 import json
 import math
 import os
@@ -26,8 +28,14 @@ from promptlab.sandbox.program import execute, outcome
 NOBODY = 65534
 """The unprivileged uid and gid a child takes when the worker runs as root (RLIMIT_NPROC binds only non-root)."""
 
+SPARES = 2
+"""Children kept forked and warmed ahead of requests: with two, back-to-back runs still find a warm one."""
+
 MAX_RESULT_BYTES = 8 * 1024 * 1024
 _EXIT_OUT_OF_MEMORY = 71
+_PRELOADED = ("unicodedata", "encodings.utf_16", "encodings.utf_32", "encodings.latin_1", "encodings.idna")
+"""Modules the interpreter imports lazily (the parser needs unicodedata for non-ASCII names): a child cannot
+open files, so they are imported here, before any fork."""
 _WARM_UP = """\
 import math
 def solution():
@@ -44,24 +52,28 @@ def solution():
 def serve() -> None:
     """Answer run requests on stdin with results on stdout until the host closes stdin."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the host's business
-    host_fds = (os.dup(0), os.dup(1))
-    requests, responses = host_fds
+    requests, responses = os.dup(0), os.dup(1)
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)
     os.dup2(devnull, 1)  # a stray print must not corrupt the protocol
+    for name in _PRELOADED:
+        importlib.import_module(name)
     proxies = build_proxies()
     gc.collect()
     gc.freeze()  # children then never touch (and copy) the worker's objects when they collect
     protocol.send(responses, {"ready": os.getpid()})
-    child = _Child.fork(proxies, devnull, host_fds)
+    spares = collections.deque(_Child.fork(proxies, devnull) for _ in range(SPARES))
     while True:
         try:
             request = protocol.receive(requests)
         except protocol.ChannelClosed:
             return
+        child = spares.popleft()
+        while not child.waiting():  # it died while idle (the OOM killer, say): take a fresh one
+            child = _Child.fork(proxies, devnull)
         protocol.send_body(responses, child.run(request))
         child.reap()
-        child = _Child.fork(proxies, devnull, host_fds)  # the next run's child, forked while the host is busy
+        spares.append(_Child.fork(proxies, devnull))  # forked and warmed while the host is busy
 
 
 class _Child:
@@ -72,17 +84,25 @@ class _Child:
         self.wait_status: int | None = None
 
     @classmethod
-    def fork(cls, proxies: Mapping[str, ModuleProxy], devnull: int, host_fds: tuple[int, int]) -> _Child:
+    def fork(cls, proxies: Mapping[str, ModuleProxy], devnull: int) -> _Child:
         request_read, request_write = os.pipe()
         result_read, result_write = os.pipe()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - runs in the child, which reports through its pipe
-            os.close(request_write)
-            os.close(result_read)
-            _child_main(request_read, result_write, proxies, devnull, host_fds)
+            _child_main(request_read, result_write, proxies, devnull)
         os.close(request_read)
         os.close(result_write)
         return cls(pid, request_write, result_read)
+
+    def waiting(self) -> bool:
+        """Whether the child is still alive (and so waiting for its program); reaps it if not."""
+        pid, status = os.waitpid(self.pid, os.WNOHANG)
+        if pid == 0:
+            return True
+        self.wait_status = status
+        os.close(self.requests)
+        os.close(self.results)
+        return False
 
     def run(self, request: Mapping[str, Any]) -> bytes:
         """Hand the child its program and return its result as a JSON body (the worker never decodes it)."""
@@ -114,22 +134,26 @@ class _Child:
             self.wait_status = os.waitpid(self.pid, 0)[1]
 
 
-def _child_main(requests: int, results: int, proxies: Mapping[str, ModuleProxy], devnull: int,
-                host_fds: tuple[int, int]) -> NoReturn:  # pragma: no cover - runs in the child
+def _child_main(requests: int, results: int, proxies: Mapping[str, ModuleProxy],
+                devnull: int) -> NoReturn:  # pragma: no cover - runs in the child
     code = 70
     try:
-        for fd in host_fds:
-            os.close(fd)
         for fd in (0, 1, 2):
             os.dup2(devnull, fd)
-        os.close(devnull)
+        _close_all_but(requests, results)  # the host's pipes, the other spares' pipes, devnull
         _drop_privileges()
         execute(_WARM_UP, "solution", proxies, max_output=100)
         baseline = _address_space()
+        _set_limits((resource.RLIMIT_CORE, 0), (resource.RLIMIT_FSIZE, 0), (resource.RLIMIT_NOFILE, 0),
+                    (resource.RLIMIT_NPROC, 0))
         request = protocol.receive(requests)
-        _limit(float(request["timeout"]), int(request["memory_mb"]), baseline)
+        timeout, memory_mb = float(request["timeout"]), int(request["memory_mb"])
+        cpu = math.ceil(timeout) + 1
+        _set_limits((resource.RLIMIT_CPU, cpu, cpu + 1))
+        if baseline is not None:
+            _set_limits((resource.RLIMIT_AS, baseline + memory_mb * 1024 * 1024))
         result = execute(request["code"], request["call"], proxies, max_output=int(request["max_output"]),
-                         memory_mb=int(request["memory_mb"]))
+                         memory_mb=memory_mb)
         protocol.send(results, result)
         os.close(results)
         code = 0
@@ -137,6 +161,15 @@ def _child_main(requests: int, results: int, proxies: Mapping[str, ModuleProxy],
         code = _EXIT_OUT_OF_MEMORY
     finally:
         os._exit(code)
+
+
+def _close_all_but(*keep: int) -> None:
+    """Close every descriptor above stderr except ``keep``."""
+    low = 3
+    for fd in sorted(keep):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, os.sysconf("SC_OPEN_MAX"))
 
 
 def _drop_privileges() -> None:
@@ -150,21 +183,10 @@ def _drop_privileges() -> None:
             pass  # e.g. a user namespace without that uid: the import policy still blocks processes
 
 
-def _limit(timeout: float, memory_mb: int, baseline: int | None) -> None:
-    """Cap CPU seconds, address space (beyond ``baseline``), files, file descriptors, processes, core dumps."""
-    cpu = math.ceil(timeout) + 1
-    limits = [
-        (resource.RLIMIT_CORE, 0, 0),
-        (resource.RLIMIT_CPU, cpu, cpu + 1),
-        (resource.RLIMIT_FSIZE, 0, 0),
-        (resource.RLIMIT_NOFILE, 0, 0),
-        (resource.RLIMIT_NPROC, 0, 0),
-    ]
-    if baseline is not None:
-        size = baseline + memory_mb * 1024 * 1024
-        limits.append((resource.RLIMIT_AS, size, size))
-    for kind, soft, hard in limits:
-        resource.setrlimit(kind, (soft, hard))
+def _set_limits(*limits: tuple[int, ...]) -> None:
+    """``(kind, soft)`` or ``(kind, soft, hard)``; a lowered hard limit cannot be raised again by the program."""
+    for kind, soft, *hard in limits:
+        resource.setrlimit(kind, (soft, hard[0] if hard else soft))
 
 
 def _address_space() -> int | None:
@@ -209,7 +231,7 @@ def _is_frame(data: bytes) -> bool:
     """Whether ``data`` is one whole frame (a child killed while writing leaves a partial one)."""
     if len(data) < protocol.HEADER.size:
         return False
-    (size,) = protocol.HEADER.unpack_from(data)
+    size: int = protocol.HEADER.unpack_from(data)[0]
     return len(data) == protocol.HEADER.size + size
 
 

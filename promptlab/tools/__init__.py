@@ -4,7 +4,9 @@ from promptlab.tools._wiki_http import WikipediaError
 from promptlab.tools.base import Observation, ObservationKind, Tool, ToolArgumentError
 from promptlab.tools.calculator import Calculator, CalculatorError, calculate
 from promptlab.tools.decorator import FunctionTool, tool
+from promptlab.tools.python import PythonTool
 from promptlab.tools.registry import ToolRegistry
+from promptlab.tools.retriever import BM25Index, Passage, Retriever, cited_ids, format_passages
 from promptlab.tools.wiki_local import LocalWikipedia, WikiFixture, WikiPage
 from promptlab.tools.wikipedia import (
     WIKIPEDIA_API_URL,
@@ -17,12 +19,16 @@ from promptlab.tools.wikipedia import (
 
 __all__ = [
     "WIKIPEDIA_API_URL",
+    "BM25Index",
     "Calculator",
     "CalculatorError",
     "FunctionTool",
     "LocalWikipedia",
     "Observation",
     "ObservationKind",
+    "Passage",
+    "PythonTool",
+    "Retriever",
     "Tool",
     "ToolArgumentError",
     "ToolRegistry",
@@ -33,6 +39,8 @@ __all__ = [
     "WikipediaLookup",
     "WikipediaSearch",
     "calculate",
+    "cited_ids",
+    "format_passages",
     "paper_sentences",
     "tool",
     "wikipedia_tools",

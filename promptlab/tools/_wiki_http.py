@@ -10,18 +10,19 @@ reads the endpoint, session and deadline of the calling context. Outside a
 from __future__ import annotations
 
 import contextvars
+import importlib
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any
-
-import requests
-import wikipedia.wikipedia as wiki_module
+from typing import TYPE_CHECKING, Any
 
 from promptlab.errors import ToolError
+
+if TYPE_CHECKING:
+    import requests
 
 
 class WikipediaError(ToolError):
@@ -67,10 +68,14 @@ class _RequestsShim:
         return context.get(params or {})
 
 
-def _install() -> None:
+def wiki_module() -> ModuleType:
+    """``wikipedia.wikipedia``, imported on first use (it costs ~0.15 s), with the shim installed."""
+    module = importlib.import_module("wikipedia.wikipedia")
     with _INSTALL_LOCK:
-        if not isinstance(wiki_module.requests, _RequestsShim):
-            wiki_module.requests = _RequestsShim(wiki_module.requests)
+        real = getattr(module, "requests")  # noqa: B009 - the attribute is set dynamically below
+        if not isinstance(real, _RequestsShim):
+            setattr(module, "requests", _RequestsShim(real))  # noqa: B010
+    return module
 
 
 @contextmanager
@@ -80,7 +85,9 @@ def bounded_requests(api_url: str, session: requests.Session, timeout_s: float, 
     Network failures, HTTP errors, timeouts and unreadable answers leave the block as
     :class:`WikipediaError`.
     """
-    _install()
+    import requests
+
+    wiki = wiki_module()
     token = _CURRENT.set(_CallContext(api_url, session, time.monotonic() + timeout_s, user_agent))
     try:
         yield
@@ -93,7 +100,7 @@ def bounded_requests(api_url: str, session: requests.Session, timeout_s: float, 
         raise WikipediaError(f"Wikipedia at {api_url} answered HTTP {status}.") from None
     except (ValueError, KeyError, IndexError, TypeError) as exc:  # JSON decoding or an unexpected shape
         raise WikipediaError(f"Wikipedia at {api_url} sent an unreadable answer ({type(exc).__name__}).") from None
-    except wiki_module.WikipediaException as exc:
+    except wiki.WikipediaException as exc:
         raise WikipediaError(f"Wikipedia at {api_url} reported an error: {exc}") from None
     finally:
         _CURRENT.reset(token)

@@ -127,24 +127,36 @@ class Tool(ABC, Generic[ArgsT]):
 
     # ------------------------------------------------------------------ internals
     def _from_text(self, text: str) -> dict[str, Any]:
-        stripped = text.strip()
-        if stripped.startswith("{"):
+        if text.lstrip().startswith("{"):
             try:
-                loaded = json.loads(stripped)
+                loaded = json.loads(text)
             except json.JSONDecodeError:
                 loaded = None
             if isinstance(loaded, dict):
                 return loaded
+        field = self._text_field()
+        if field is not None:
+            return {field: text} if field else {}
         fields = self.args_model.model_fields
-        if not fields:
-            return {}
-        required = [name for name, field in fields.items() if field.is_required()]
-        if len(fields) == 1 or len(required) == 1:
-            return {(required or list(fields))[0]: text}
         raise ToolArgumentError(
             f"Invalid arguments for {self.name}: it takes several arguments; give them as a JSON object "
             f"like {{{', '.join(repr(n) + ': ...' for n in fields)}}}. Expected {self.signature()}."
         )
+
+    def _text_field(self) -> str | None:
+        """The field a bare string argument fills ("" when there are no fields; None when ambiguous)."""
+        cached: tuple[str | None] | None = self.__dict__.get("_text_field_cache")
+        if cached is None:
+            fields = self.args_model.model_fields
+            required = [name for name, field in fields.items() if field.is_required()]
+            if not fields:
+                cached = ("",)
+            elif len(fields) == 1 or len(required) == 1:
+                cached = ((required or list(fields))[0],)
+            else:
+                cached = (None,)
+            self.__dict__["_text_field_cache"] = cached
+        return cached[0]
 
     def _run_bounded(self, args: ArgsT, timeout_s: float) -> str | Observation:
         worker: _Worker | None = self.__dict__.get("_worker")

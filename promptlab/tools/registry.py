@@ -14,7 +14,8 @@ _NOT_ALNUM = re.compile(r"[^0-9a-z]+")
 
 def _key(name: str) -> str:
     """Names match ignoring case, spaces, dashes and underscores (``Web_Search`` is ``websearch``)."""
-    return _NOT_ALNUM.sub("", name.lower())
+    lowered = name.lower()
+    return lowered if lowered.isalnum() else _NOT_ALNUM.sub("", lowered)
 
 
 class ToolRegistry:

@@ -8,15 +8,17 @@ Passages keep the id of the document they came from, so an answer can cite its s
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import bm25s
 from pydantic import BaseModel, Field
 
 from promptlab.errors import ToolError
 from promptlab.tools.base import Observation, Tool
+
+_CITATION = re.compile(r"\[([^\[\]\n]{1,200})\]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,14 +60,17 @@ class BM25Index:
         self.passages = [as_passage(d, i) for i, d in enumerate(items)]
         if not self.passages:
             raise ToolError("a BM25 index needs at least one document")
+        import bm25s  # imported on first use: it costs ~0.25 s
+
         self._stopwords = stopwords
+        self._bm25s = bm25s
         self._bm25 = bm25s.BM25()
         self._bm25.index(bm25s.tokenize([p.text for p in self.passages], stopwords=stopwords, show_progress=False),
                          show_progress=False)
 
     def search(self, query: str, k: int = 3) -> list[Passage]:
         """The ``k`` best passages for ``query`` (those sharing at least one term), best first."""
-        tokens = bm25s.tokenize([query], stopwords=self._stopwords, return_ids=False, show_progress=False)
+        tokens = self._bm25s.tokenize([query], stopwords=self._stopwords, return_ids=False, show_progress=False)
         if not tokens or not tokens[0]:
             return []
         indices, scores = self._bm25.retrieve(tokens, k=min(k, len(self.passages)), show_progress=False)
@@ -111,6 +116,17 @@ class Retriever(Tool[QueryArgs]):
         if not passages:
             return Observation(f"No passages found for {args.query!r}.", data=[])
         return Observation(format_passages(passages), data=passages)
+
+
+def cited_ids(answer: str, passages: Iterable[Passage]) -> list[str]:
+    """Ids of ``passages`` that ``answer`` cites as ``[id]`` (or ``[id1, id2]``), in citing order."""
+    known = {p.id for p in passages}
+    cited: list[str] = []
+    for group in _CITATION.findall(answer):
+        for item in group.split(","):
+            if (item := item.strip()) in known and item not in cited:
+                cited.append(item)
+    return cited
 
 
 def format_passages(passages: Iterable[Passage]) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -27,6 +28,8 @@ from urllib.parse import parse_qs, urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from promptlab.errors import ToolError
+
+_WORD = re.compile(r"\w+")
 
 
 class WikiPage(BaseModel):
@@ -102,7 +105,8 @@ class LocalWikipedia:
             self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
             self._server.daemon_threads = True
             self._server.block_on_close = False
-            threading.Thread(target=self._server.serve_forever, name="local-wikipedia", daemon=True).start()
+            threading.Thread(target=self._server.serve_forever, args=(0.05,), name="local-wikipedia",
+                             daemon=True).start()
         return self
 
     def stop(self) -> None:
@@ -164,11 +168,11 @@ class LocalWikipedia:
     def _search(self, text: str) -> list[str]:
         if text in self.fixture.search:
             return self.fixture.search[text]
-        words = {w for w in text.lower().replace("[", " ").replace("]", " ").split() if w}
+        words = set(_WORD.findall(text.lower()))
         scored = []
         for title, page in self.fixture.pages.items():
-            title_words = set(title.lower().split())
-            score = 3 * len(words & title_words) + sum(w in page.text.lower() for w in words)
+            in_title = words & set(_WORD.findall(title.lower()))
+            score = 3 * len(in_title) + len(words & set(_WORD.findall(page.text.lower())))
             if score:
                 scored.append((-score, title))
         return [title for _, title in sorted(scored)]

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import re
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import requests
-import wikipedia.wikipedia as wiki_module
 from pydantic import BaseModel, Field
 
-from promptlab.tools._wiki_http import WikipediaError, bounded_requests
+from promptlab.tools._wiki_http import WikipediaError, bounded_requests, wiki_module
+
+if TYPE_CHECKING:
+    import requests
 from promptlab.tools.base import Observation, Tool
 
 WIKIPEDIA_API_URL = "https://en.wikipedia.org/w/api.php"
@@ -65,7 +66,11 @@ class WikipediaEnv:
         self.timeout_s = timeout_s
         self.max_similar = max_similar
         self.user_agent = user_agent
-        self._session = session or requests.Session()
+        if session is None:
+            import requests
+
+            session = requests.Session()
+        self._session = session
         self.reset()
 
     def reset(self) -> str:
@@ -130,7 +135,7 @@ class WikipediaEnv:
     def _search(self, entity: str) -> str:
         extract = self._page_extract(entity)
         if extract is None:
-            titles = wiki_module.search.__wrapped__(entity, results=self.max_similar)
+            titles = wiki_module().search.__wrapped__(entity, results=self.max_similar)
             return f"Could not find {entity}. Similar: {titles[:self.max_similar]}."
         if "may refer to:" in extract:
             return self._search(f"[{entity}]")
@@ -143,14 +148,15 @@ class WikipediaEnv:
         for a disambiguation page."""
         if not title.strip() or _ILLEGAL_TITLE.search(title):
             return None
+        wiki = wiki_module()
         try:
             with warnings.catch_warnings():  # bs4 warns about guessing a parser for disambiguation HTML
                 warnings.simplefilter("ignore")
-                page = wiki_module.WikipediaPage(title, redirect=True)
+                page = wiki.WikipediaPage(title, redirect=True)
             return str(page.content)
-        except wiki_module.PageError:
+        except wiki.PageError:
             return None
-        except wiki_module.DisambiguationError:
+        except wiki.DisambiguationError:
             return f"{title} may refer to:"
 
 

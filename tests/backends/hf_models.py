@@ -68,3 +68,18 @@ def build_tiny_lora(model_dir: Path, directory: Path, *, seed: int) -> Path:
     config = LoraConfig(r=4, lora_alpha=16, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
     get_peft_model(base, config).save_pretrained(directory)
     return directory
+
+
+def write_gguf(path: Path, architecture: str) -> Path:
+    """A structurally valid GGUF file declaring ``architecture``, with one dummy tensor."""
+    import numpy as np
+    from gguf import GGUFWriter
+
+    writer = GGUFWriter(str(path), architecture)
+    writer.add_block_count(1)
+    writer.add_tensor("dummy", np.zeros(4, dtype=np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path

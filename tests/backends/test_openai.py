@@ -56,7 +56,7 @@ def test_vllm_dialect_names_knobs_its_way_and_extra_body_is_merged() -> None:
 
 def test_openai_dialect_rejects_knobs_it_has_no_parameter_for() -> None:
     llm = backend(FakeServer(httpx.Response(200, json=completion("x"))))
-    with pytest.raises(UnsupportedKnobError, match="top_k.*dialect"):
+    with pytest.raises(UnsupportedKnobError, match=r"top_k.*dialect"):
         llm.generate("hi", top_k=5)
     with pytest.raises(UnsupportedKnobError, match="num_beams"):
         llm.generate("hi", num_beams=2)
@@ -79,7 +79,7 @@ def test_retry_after_header_sets_the_delay() -> None:
 
 def test_persistent_500_raises_server_error_with_status_after_retries() -> None:
     server = FakeServer(httpx.Response(500, text="boom"))
-    with pytest.raises(ServerResponseError, match="500.*boom") as info:
+    with pytest.raises(ServerResponseError, match=r"500.*boom") as info:
         backend(server, max_retries=2).complete("hi")
     assert info.value.status_code == 500
     assert server.paths.count("/v1/completions") == 3
@@ -126,7 +126,7 @@ def test_connection_errors_are_retried_then_reported_unavailable() -> None:
         raise httpx.ConnectError("connection refused", request=request)
 
     server = FakeServer(refuse)
-    with pytest.raises(BackendUnavailableError, match="after 3 attempts.*connection failed"):
+    with pytest.raises(BackendUnavailableError, match=r"after 3 attempts.*connection failed"):
         backend(server, model="m", max_retries=2).complete("hi")
     assert len(server.requests) == 3
 

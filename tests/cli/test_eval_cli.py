@@ -85,3 +85,20 @@ def test_report_compares_directories(tmp_path: Path) -> None:
     assert "| 100.0% |" in md and "| 25.0% |" in md
     assert runner.invoke(app, ["report", str(tmp_path / "one"), str(tmp_path / "two")]).exit_code == 2
     assert "not an evaluation directory" in runner.invoke(app, ["report", str(tmp_path)]).stderr
+
+
+def test_runner_options_reach_the_runner_and_the_config(tmp_path: Path) -> None:
+    data, script = _files(tmp_path, ["2 and more", "4", "6", "8"])
+    out = tmp_path / "o"
+    result = _eval(data, script, out, "--limit", "1", "-O", "max_new_tokens=1", "-O", 'stop=["\\n"]')
+    assert result.exit_code == 0, result.output
+    config = json.loads((out / "eval.json").read_text())
+    assert config["options"] == {"max_new_tokens": 1, "stop": ["\n"]}
+    [trace] = [json.loads(line) for line in (out / "traces.jsonl").read_text().splitlines()
+               if '"event": "step"' in line]
+    assert trace["completion"] == "2" and trace["completion_tokens"] == 1
+    bad = _eval(data, script, tmp_path / "p", "-O", "no_such_knob=1")
+    assert bad.exit_code == 2 and "no_such_knob" in bad.stderr
+    assert not (tmp_path / "p").exists(), "a run that cannot start leaves no directory behind"
+    malformed = _eval(data, script, tmp_path / "q", "-O", "oops")
+    assert malformed.exit_code == 2 and "KEY=VALUE" in malformed.stderr

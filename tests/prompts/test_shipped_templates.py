@@ -35,7 +35,8 @@ def test_pal_gsm_is_byte_identical_to_pal_math_prompt(library: TemplateLibrary) 
 
 def test_pal_gsm_uses_the_given_examples(library: TemplateLibrary) -> None:
     prompt = library.get("pal_gsm").render(question=QUESTION, examples=[{"question": "1+1?", "program": "x = 2"}])
-    assert prompt == f"Q: 1+1?\n\n# solution in Python:\n\n\nx = 2\n\n\n\n\n\nQ: {QUESTION}\n\n# solution in Python:\n\n\n"
+    header = "\n\n# solution in Python:\n\n\n"
+    assert prompt == f"Q: 1+1?{header}x = 2\n\n\n\n\n\nQ: {QUESTION}{header}"
 
 
 def test_react_hotpotqa_matches_the_notebook_prompt(library: TemplateLibrary) -> None:

@@ -97,6 +97,17 @@ def test_bad_front_matter_yaml_names_file_and_line(tmp_path: Path) -> None:
         PromptTemplate.from_file(path)
 
 
+def test_reserved_input_names_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(TemplateError, match=r"input name 'self' is not allowed"):
+        PromptTemplate.from_file(write(tmp_path, "t.jinja", "{#- inputs: [self] -#}x"))
+
+
+def test_the_public_names_are_exported() -> None:
+    import promptlab.prompts
+
+    assert {"PromptTemplate", "TemplateLibrary", "TemplateInput", "RenderLimits"} <= set(promptlab.prompts.__all__)
+
+
 def test_unknown_front_matter_key_is_refused(tmp_path: Path) -> None:
     with pytest.raises(TemplateError, match=r"unknown key 'input'"):
         PromptTemplate.from_file(write(tmp_path, "t.jinja", "{#- input: [a] -#}{{ a }}"))

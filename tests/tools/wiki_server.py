@@ -139,7 +139,7 @@ def wiki_pages() -> dict[str, str | WikiPage]:
         "Colorado orogeny": "The Colorado orogeny was an episode of mountain building (an orogeny) in Colorado\n"
                             "== Eastern sector ==\n"
                             "The eastern sector extends into the High Plains and is called the Central Plains "
-                            "orogeny. The sector is east. Short\n"
+                            "orogeny. The sector is east\nShort line\n"
                             "The Wyoming sector was formerly called the Medicine Bow orogeny.",
         "The Interview": "The Interview is a 2014 action comedy film. It was directed by Seth Rogen and Evan Goldberg.",
         "Mercury": WikiPage(text="Mercury may refer to:", disambiguation=["Mercury (planet)", "Mercury (element)"]),

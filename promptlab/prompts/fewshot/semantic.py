@@ -13,13 +13,12 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from promptlab.errors import ConfigError, ModelLoadError
 from promptlab.prompts.fewshot.examples import Example
 from promptlab.prompts.fewshot.selectors import ExampleKey, PoolSelector, question_of, rank_by_score
 
 if TYPE_CHECKING:
+    import numpy as np
     from numpy.typing import NDArray
 
     Vectors = NDArray[np.float32]
@@ -54,6 +53,8 @@ class SentenceEmbedder:
         self._model: Any = None
 
     def __call__(self, texts: Sequence[str]) -> Vectors:
+        import numpy as np
+
         vectors = self.model.encode(list(texts), batch_size=self.batch_size, convert_to_numpy=True,
                                     normalize_embeddings=True, show_progress_bar=False)
         return np.asarray(vectors, dtype=np.float32)
@@ -82,6 +83,8 @@ class SentenceEmbedder:
 
 
 def _unit_rows(vectors: Any) -> Vectors:
+    import numpy as np
+
     matrix = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     return (matrix / np.where(norms == 0, 1, norms)).astype(np.float32)

@@ -1,0 +1,140 @@
+"""LlamaCppBackend specifics: loading errors, context limits, prefix reuse, parity with Llama.__call__."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import pytest
+
+from promptlab.backends.embedded import embedded_model_path
+from promptlab.backends.gguf import gguf_architecture
+from promptlab.backends.llamacpp import LlamaCppBackend
+from promptlab.errors import BackendError, ContextLengthError, ModelLoadError, UnsupportedKnobError
+
+PROMPT = "Question: What is the capital of France?\nAnswer: The capital"
+
+
+def _gguf_with_architecture(path: Path, architecture: str) -> Path:
+    def string(value: str) -> bytes:
+        return struct.pack("<Q", len(value)) + value.encode()
+
+    header = b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + string("general.architecture") + struct.pack("<I", 8)
+    path.write_bytes(header + string(architecture))
+    return path
+
+
+def test_missing_model_file_names_the_path(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.gguf"
+    with pytest.raises(ModelLoadError, match=r"nope.gguf.*does not exist"):
+        LlamaCppBackend(missing)
+
+
+def test_a_file_that_is_not_gguf_is_reported_corrupt(tmp_path: Path) -> None:
+    fake = tmp_path / "model.gguf"
+    fake.write_text("this is not a model")
+    with pytest.raises(ModelLoadError, match=r"model.gguf.*not a GGUF file"):
+        LlamaCppBackend(fake)
+
+
+def test_a_truncated_gguf_is_reported_corrupt(tmp_path: Path) -> None:
+    truncated = tmp_path / "truncated.gguf"
+    with embedded_model_path().open("rb") as source:
+        truncated.write_bytes(source.read(300))
+    with pytest.raises(ModelLoadError, match=r"truncated.gguf.*corrupt"):
+        LlamaCppBackend(truncated)
+
+
+def test_an_unsupported_architecture_is_named(tmp_path: Path) -> None:
+    model = _gguf_with_architecture(tmp_path / "alien.gguf", "alien-arch")
+    assert gguf_architecture(model) == "alien-arch"
+    with pytest.raises(ModelLoadError, match=r"alien.gguf.*'alien-arch'"):
+        LlamaCppBackend(model)
+
+
+def test_the_embedded_model_is_a_llama_gguf() -> None:
+    assert gguf_architecture(embedded_model_path()) == "llama"
+
+
+@pytest.mark.slow
+def test_beam_search_is_rejected_with_a_hint(llamacpp_backend: LlamaCppBackend) -> None:
+    with pytest.raises(UnsupportedKnobError, match=r"num_beams.*hf backend"):
+        llamacpp_backend.generate(PROMPT, num_beams=2)
+
+
+@pytest.mark.slow
+def test_a_prompt_longer_than_the_context_raises(llamacpp_backend: LlamaCppBackend) -> None:
+    with pytest.raises(ContextLengthError, match=f"context window holds {llamacpp_backend.n_ctx}"):
+        llamacpp_backend.generate("word " * (llamacpp_backend.n_ctx + 10))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "knobs",
+    [{}, {"repetition_penalty": 1.3}, {"stop": ["."]}],
+    ids=["greedy", "repetition-penalty", "stop"],
+)
+def test_text_matches_the_raw_library_call(llamacpp_backend: LlamaCppBackend, knobs: dict[str, object]) -> None:
+    ours = llamacpp_backend.complete(PROMPT, max_new_tokens=24, **knobs)  # type: ignore[arg-type]
+    raw = llamacpp_backend._llm(
+        PROMPT, max_tokens=24, temperature=0.0, top_k=0, top_p=1.0, min_p=0.0,
+        repeat_penalty=float(knobs.get("repetition_penalty", 1.0)),  # type: ignore[arg-type]
+        stop=knobs.get("stop", []),  # type: ignore[arg-type]
+    )  # fmt: skip
+    assert ours.text == raw["choices"][0]["text"]  # type: ignore[index]
+
+
+@pytest.mark.slow
+def test_a_growing_prompt_reuses_the_cached_prefix(llamacpp_backend: LlamaCppBackend) -> None:
+    first = llamacpp_backend.complete(PROMPT, max_new_tokens=8)
+    grown = PROMPT + first.text + "\nQuestion: And of Italy?\nAnswer:"
+    second = llamacpp_backend.complete(grown, max_new_tokens=8)
+    assert second.usage.prompt_tokens == llamacpp_backend.count_tokens(grown)
+    assert second.usage.cached_prompt_tokens >= first.usage.prompt_tokens
+    assert second.usage.cached_prompt_tokens < second.usage.prompt_tokens
+
+
+@pytest.mark.slow
+def test_samples_after_the_first_reuse_the_whole_prompt(llamacpp_backend: LlamaCppBackend) -> None:
+    samples = llamacpp_backend.generate(PROMPT, n=3, temperature=0.8, max_new_tokens=4, seed=1)
+    prompt_tokens = samples[0].usage.prompt_tokens
+    assert [s.usage.cached_prompt_tokens for s in samples[1:]] == [prompt_tokens - 1] * 2
+
+
+@pytest.mark.slow
+def test_an_unrelated_prompt_reuses_nothing(llamacpp_backend: LlamaCppBackend) -> None:
+    llamacpp_backend.complete(PROMPT, max_new_tokens=2)
+    assert llamacpp_backend.complete("Zebras", max_new_tokens=2).usage.cached_prompt_tokens == 0
+
+
+@pytest.mark.slow
+def test_a_short_chat_reply_ends_at_the_end_of_sequence(llamacpp_backend: LlamaCppBackend) -> None:
+    reply = llamacpp_backend.chat([{"role": "user", "content": "Say hello."}], max_new_tokens=64)[0]
+    assert reply.finish_reason == "eos"
+    assert reply.usage.completion_tokens < 64
+    assert "<|im_end|>" not in reply.text
+
+
+@pytest.mark.slow
+def test_chat_template_and_special_tokens_come_from_the_gguf(llamacpp_backend: LlamaCppBackend) -> None:
+    assert llamacpp_backend.chat_template == llamacpp_backend._llm.metadata["tokenizer.chat_template"]
+    assert llamacpp_backend.special_tokens == {"bos_token": "<|im_start|>", "eos_token": "<|im_end|>"}
+    prompt = llamacpp_backend.format_chat([{"role": "user", "content": "Hi"}])
+    assert prompt.endswith("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n")
+
+
+@pytest.mark.slow
+def test_an_open_stream_blocks_other_calls_until_closed(llamacpp_backend: LlamaCppBackend) -> None:
+    stream = llamacpp_backend.stream(PROMPT, max_new_tokens=16)
+    next(iter(stream))
+    with pytest.raises(BackendError, match="already generating"):
+        llamacpp_backend.complete(PROMPT, max_new_tokens=2)
+    stream.close()  # type: ignore[attr-defined]
+    assert llamacpp_backend.complete(PROMPT, max_new_tokens=2).usage.completion_tokens >= 1
+
+
+@pytest.mark.slow
+def test_a_chat_template_override_is_used() -> None:
+    template = "{% for m in messages %}[{{ m['role'] }}] {{ m['content'] }}\n{% endfor %}[assistant]"
+    with LlamaCppBackend(chat_template=template, n_ctx=256) as backend:
+        assert backend.format_chat([{"role": "user", "content": "Hi"}]) == "[user] Hi\n[assistant]"

@@ -1,0 +1,49 @@
+"""The same GGUF in process and behind llama-cpp-python's server gives the same greedy text."""
+
+from __future__ import annotations
+
+import pytest
+
+from promptlab.backends.llamacpp import LlamaCppBackend
+from promptlab.backends.openai import OpenAIBackend
+from promptlab.errors import ContextLengthError
+
+pytestmark = pytest.mark.slow
+
+PROMPTS = [
+    "The capital of France is",
+    "Question: Which planet is the largest?\nThought:",
+    "def fibonacci(n):\n",
+]
+
+
+@pytest.mark.parametrize("prompt", PROMPTS)
+@pytest.mark.parametrize(
+    "knobs",
+    [{}, {"repetition_penalty": 1.3}, {"stop": ["\n"]}],
+    ids=["greedy", "repetition-penalty", "stop"],
+)
+def test_greedy_text_is_identical(
+    llamacpp_backend: LlamaCppBackend, openai_backend: OpenAIBackend, prompt: str, knobs: dict[str, object]
+) -> None:
+    local = llamacpp_backend.complete(prompt, max_new_tokens=24, **knobs)  # type: ignore[arg-type]
+    served = openai_backend.complete(prompt, max_new_tokens=24, **knobs)  # type: ignore[arg-type]
+    assert served.text == local.text
+    assert (served.finish_reason, served.stop) == (local.finish_reason, local.stop)
+
+
+def test_chat_replies_are_identical(llamacpp_backend: LlamaCppBackend, openai_backend: OpenAIBackend) -> None:
+    messages = [{"role": "user", "content": "What is 2 + 2?"}]
+    local = llamacpp_backend.chat(messages, max_new_tokens=24)[0]
+    served = openai_backend.chat(messages, max_new_tokens=24)[0]
+    assert served.text == local.text
+
+
+def test_token_counts_agree(llamacpp_backend: LlamaCppBackend, openai_backend: OpenAIBackend) -> None:
+    for prompt in PROMPTS:
+        assert openai_backend.count_tokens(prompt) == llamacpp_backend.count_tokens(prompt)
+
+
+def test_a_prompt_beyond_the_server_context_raises(openai_backend: OpenAIBackend) -> None:
+    with pytest.raises(ContextLengthError, match="context"):
+        openai_backend.complete("word " * 2100, max_new_tokens=4)

@@ -1,0 +1,84 @@
+"""``promptlab run cot|pal`` through Typer's CliRunner with scripted mock backends."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from promptlab.cli.app import app
+from promptlab.tracing import read_traces
+
+cli = CliRunner()
+PROGRAM = "def solution():\n    money_initial = 23\n    spent = 5 * 3\n    return money_initial - spent"
+
+
+def script(tmp_path: Path, *responses: str) -> str:
+    path = tmp_path / "script.json"
+    path.write_text(json.dumps(list(responses)), encoding="utf-8")
+    return f"mock:{path}"
+
+
+def test_cot_prints_the_answer(tmp_path: Path) -> None:
+    backend = script(tmp_path, "5 x 3 = 15. 23 - 15 = 8. The answer is 8.\n\nQ: more")
+    result = cli.invoke(app, ["run", "cot", "Olivia has $23...", "--backend", backend])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "8"
+
+
+def test_cot_self_consistency_json(tmp_path: Path) -> None:
+    backend = script(tmp_path, "The answer is 8.", "The answer is 9.", "The answer is 8.")
+    trace = tmp_path / "trace.jsonl"
+    result = cli.invoke(app, ["run", "cot", "q", "--backend", backend, "--n", "3", "--json", "--trace", str(trace)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["answer"] == "8" and data["status"] == "ok"
+    assert data["votes"] == {"8": 2, "9": 1}
+    assert data["agreement"] == 2 / 3
+    assert [s["kind"] for s in data["steps"]] == ["generate"] * 3 + ["vote"]
+    assert read_traces(trace)[0].answer == "8"
+
+
+def test_cot_with_an_example_pool_and_selector(tmp_path: Path) -> None:
+    pool = tmp_path / "pool.jsonl"
+    pool.write_text('{"question": "cars in a lot", "rationale": "3 + 2 = 5. The answer is 5.", "answer": 5}\n'
+                    '{"question": "trees in a grove", "rationale": "21 - 15 = 6. The answer is 6.", "answer": 6}\n')
+    backend = script(tmp_path, "Final: 42")
+    result = cli.invoke(app, ["run", "cot", "How many trees?", "--backend", backend, "--examples", str(pool),
+                              "--shots", "1", "--selector", "bm25", "--answer-regex", r"Final: (\d+)", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["answer"] == "42"
+    prompt = data["steps"][0]["prompt"]
+    assert "trees in a grove" in prompt and "cars in a lot" not in prompt
+
+
+def test_pal_runs_the_program(tmp_path: Path) -> None:
+    result = cli.invoke(app, ["run", "pal", "Olivia has $23...", "--backend", script(tmp_path, PROGRAM)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "8"
+
+
+def test_pal_json_with_votes_and_a_failed_sample(tmp_path: Path) -> None:
+    backend = script(tmp_path, PROGRAM, "no code at all", PROGRAM)
+    result = cli.invoke(app, ["run", "pal", "q", "--backend", backend, "-n", "3", "--json"])
+    data = json.loads(result.stdout)
+    assert (data["answer"], data["votes"], data["agreement"]) == ("8", {"8": 2}, 2 / 3)
+    executes = [s for s in data["steps"] if s["kind"] == "execute"]
+    assert [s["data"]["status"] for s in executes] == ["ok", "no_code", "ok"]
+
+
+def test_no_answer_exits_1_with_the_reason(tmp_path: Path) -> None:
+    result = cli.invoke(app, ["run", "pal", "q", "--backend", script(tmp_path, "def solution():\n    return 1/0")])
+    assert result.exit_code == 1
+    assert "no answer (sandbox_error): ZeroDivisionError" in result.stderr
+
+
+def test_bad_options_are_one_clear_line(tmp_path: Path) -> None:
+    result = cli.invoke(app, ["run", "cot", "q", "--backend", "mock:/nonexistent.json"])
+    assert result.exit_code == 2 and "does not exist" in result.stderr and "Traceback" not in result.output
+    result = cli.invoke(app, ["run", "cot", "q", "--backend", "mock", "--shots", "2"])
+    assert result.exit_code == 2 and "--examples" in result.stderr
+    result = cli.invoke(app, ["run", "pal", "q", "--backend", script(tmp_path, PROGRAM), "--timeout", "-1"])
+    assert result.exit_code == 2 and "timeout" in result.stderr

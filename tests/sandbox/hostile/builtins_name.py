@@ -1,0 +1,4 @@
+# expect: forbidden
+# the builtins namespace by name
+def solution():
+    return __builtins__

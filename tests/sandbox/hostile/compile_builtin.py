@@ -1,0 +1,4 @@
+# expect: forbidden
+# compile
+def solution():
+    return compile('1', 'x', 'eval')

@@ -1,0 +1,4 @@
+# expect: error
+# recursion without end
+def solution():
+    return solution()

@@ -1,0 +1,4 @@
+# expect: forbidden
+# dir()
+def solution():
+    return dir(solution)

@@ -1,0 +1,5 @@
+# expect: memory
+# materialising an endless iterator
+import itertools
+def solution():
+    return list(itertools.count())

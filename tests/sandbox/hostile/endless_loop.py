@@ -1,0 +1,5 @@
+# expect: timeout
+# a loop that never ends
+def solution():
+    while True:
+        pass

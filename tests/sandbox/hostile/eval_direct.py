@@ -1,0 +1,4 @@
+# expect: forbidden
+# eval
+def solution():
+    return eval('1 + 1')

@@ -1,0 +1,5 @@
+# expect: forbidden
+# exec under another name
+def solution():
+    run = exec
+    run('x = 1')

@@ -1,0 +1,4 @@
+# expect: forbidden
+# exit()
+def solution():
+    exit(0)

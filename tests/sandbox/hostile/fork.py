@@ -1,0 +1,5 @@
+# expect: forbidden
+# os.fork
+import os
+def solution():
+    return os.fork()

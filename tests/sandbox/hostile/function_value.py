@@ -1,0 +1,4 @@
+# expect: error
+# a live object as the value
+def solution():
+    return solution

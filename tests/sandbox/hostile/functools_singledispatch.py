@@ -1,0 +1,3 @@
+# expect: forbidden
+# singledispatch evaluates annotations unrestricted
+from functools import singledispatch

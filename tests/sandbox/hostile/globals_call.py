@@ -1,0 +1,4 @@
+# expect: forbidden
+# globals()
+def solution():
+    return globals()

@@ -1,0 +1,5 @@
+# expect: forbidden
+# os
+import os
+def solution():
+    return os.system('true')

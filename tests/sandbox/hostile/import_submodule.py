@@ -1,0 +1,3 @@
+# expect: forbidden
+# a submodule of an allowed package
+import collections.abc

@@ -1,0 +1,3 @@
+# expect: forbidden
+# sys
+import sys

@@ -1,0 +1,5 @@
+# expect: forbidden
+# importlib
+import importlib
+def solution():
+    return importlib.import_module('os')

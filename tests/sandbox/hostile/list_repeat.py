@@ -1,0 +1,4 @@
+# expect: memory
+# [0] * 10**10
+def solution():
+    return [0] * 10 ** 10

@@ -1,0 +1,4 @@
+# expect: forbidden
+# locals()
+def solution():
+    return locals()

@@ -1,0 +1,5 @@
+# expect: error
+# writing to a shared module (naive setups let one run poison the next)
+import math
+def solution():
+    math.sqrt = lambda x: 0

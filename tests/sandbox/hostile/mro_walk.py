@@ -1,0 +1,4 @@
+# expect: forbidden
+# mro() has no underscore but leads to object
+def solution():
+    return int.mro()[-1]

@@ -1,0 +1,3 @@
+# expect: forbidden
+# multiprocessing
+import multiprocessing

@@ -1,0 +1,4 @@
+# expect: forbidden
+# reading a file
+def solution():
+    return open('/etc/passwd').read()

@@ -1,0 +1,3 @@
+# expect: forbidden
+# relative imports
+from . import x

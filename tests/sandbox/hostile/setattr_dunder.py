@@ -1,0 +1,4 @@
+# expect: forbidden
+# writing internals
+def solution():
+    setattr(solution, '__code__', None)

@@ -1,0 +1,5 @@
+# expect: forbidden
+# statistics re-exports sys
+import statistics
+def solution():
+    return getattr(statistics, 'sys')

@@ -1,0 +1,5 @@
+# expect: forbidden
+# subprocess
+import subprocess
+def solution():
+    return subprocess.run(['id'])

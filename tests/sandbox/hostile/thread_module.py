@@ -1,0 +1,3 @@
+# expect: forbidden
+# _thread
+import _thread

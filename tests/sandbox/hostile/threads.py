@@ -1,0 +1,5 @@
+# expect: forbidden
+# threading
+import threading
+def solution():
+    threading.Thread(target=print).start()

@@ -1,0 +1,4 @@
+# expect: forbidden
+# '_﹍class﹍﹍' (dashed low lines) normalises to __class__
+def solution():
+    return ()._﹍class﹍﹍

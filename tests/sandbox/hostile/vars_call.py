@@ -1,0 +1,4 @@
+# expect: forbidden
+# vars()
+def solution():
+    return vars(solution)
