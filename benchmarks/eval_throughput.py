@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import socket
 import subprocess
@@ -126,12 +125,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2, help="llama.cpp threads")
     args = parser.parse_args()
     data = load_dataset("svamp")
-    rows: list[tuple[str, int, float, float]] = []
+    rows: list[tuple[str, int, float, float | None]] = []
+    load_before = os.getloadavg()[0]
 
     simulated = OpenAIBackend("http://simulated/v1", model="simulated", transport=ParallelServer(args.delay_ms / 1000))
     for concurrency in CONCURRENCY:
-        seconds, accuracy = evaluate(data, simulated, "openai:simulated", concurrency, args.items)
-        rows.append((f"simulated parallel server ({args.delay_ms:g} ms/request)", concurrency, seconds, accuracy))
+        seconds, _ = evaluate(data, simulated, "openai:simulated", concurrency, args.items)
+        rows.append((f"simulated parallel server ({args.delay_ms:g} ms/request)", concurrency, seconds, None))
 
     with llama_server(args.threads) as url:
         backend = OpenAIBackend(url, dialect="llama-cpp")
@@ -141,16 +141,17 @@ def main() -> None:
             rows.append(("llama_cpp.server, SmolLM2-135M Q4_1", concurrency, seconds, accuracy))
         backend.close()
 
-    print(f"Evaluation throughput: direct strategy on the first {args.items} SVAMP items, "
-          f"greedy, at most {MAX_NEW_TOKENS} new tokens\n")
+    print(f"Evaluation throughput: direct strategy on the first {args.items} SVAMP items, greedy, at most "
+          f"{MAX_NEW_TOKENS} new tokens; {os.cpu_count()} CPUs, llama.cpp threads {args.threads}, "
+          f"load average {load_before:.1f} -> {os.getloadavg()[0]:.1f}\n")
     print("| server | concurrency | seconds | items/s | speed-up vs concurrency 1 | accuracy |")
     print("|---|---:|---:|---:|---:|---:|")
     base: dict[str, float] = {}
     for server, concurrency, seconds, accuracy in rows:
         base.setdefault(server, seconds)
+        shown = "-" if accuracy is None else f"{accuracy:.0%}"
         print(f"| {server} | {concurrency} | {seconds:.2f} | {args.items / seconds:.2f} | "
-              f"{base[server] / seconds:.2f} | {accuracy:.0%} |")
-    print("\n" + json.dumps({"items": args.items, "threads": args.threads}))
+              f"{base[server] / seconds:.2f} | {shown} |")
 
 
 if __name__ == "__main__":

@@ -253,14 +253,11 @@ class OpenAIBackend(Backend):
             prompt_tokens = yield from self._count_or_none(payload)
         latency = time.perf_counter() - started
         ordered = [choices[i] for i in sorted(choices)]
-        server_counts = len(ordered) == 1 and usage is not None and not ordered[0].matcher.stopped
+        # The server's count is exact but covers all choices, and is lost when we leave early.
+        exact = usage.completion_tokens if usage and len(ordered) == 1 and not ordered[0].matcher.stopped else None
+        cached = usage.cached_tokens if usage else 0
         return [
-            stream.completion(
-                prompt_tokens or 0,
-                usage.completion_tokens if server_counts and usage and usage.completion_tokens else stream.chunks,
-                usage.cached_tokens if usage else 0,
-                latency,
-            )
+            stream.completion(prompt_tokens or 0, stream.chunks if exact is None else exact, cached, latency)
             for stream in ordered
         ]
 

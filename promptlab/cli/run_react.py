@@ -14,6 +14,7 @@ from promptlab.cli.common import fail, friendly_errors
 from promptlab.cli.run import BackendOpt, JsonOpt, MaxTokensOpt, QuestionArg, SeedOpt, TemperatureOpt, TraceOpt, report
 from promptlab.runners.cot import ChainOfThoughtRunner
 from promptlab.runners.react import ReActRunner
+from promptlab.runners.react_json import ChatReActRunner
 from promptlab.tools import WIKIPEDIA_API_URL, Calculator, PythonTool, Retriever, Tool, WikipediaEnv
 
 TOOL_NAMES = ("wikipedia", "calculator", "python", "retriever")
@@ -29,6 +30,8 @@ def react(
     documents: Annotated[Path | None, typer.Option(
         help="Documents for the retriever tool: JSONL with {id, text} per line, or text with one per line.")]
     = None,
+    chat: Annotated[bool, typer.Option(
+        help="Chat-model variant: tools as JSON schemas, the model replies with JSON tool calls.")] = False,
     fallback_cot: Annotated[int, typer.Option(
         min=0, help="When ReAct finds no answer, fall back to chain-of-thought with N votes (0: off).")] = 0,
     temperature: TemperatureOpt = None,
@@ -45,7 +48,8 @@ def react(
             if fallback_cot:
                 fallback = ChainOfThoughtRunner(engine, template="cot_hotpotqa", n=fallback_cot, seed=seed,
                                                 extractor=r"Answer:\s*(.+)", max_new_tokens=max_new_tokens)
-            runner = ReActRunner(engine, tools=factory, max_steps=max_steps, fallback=fallback,
+            runner_class = ChatReActRunner if chat else ReActRunner
+            runner = runner_class(engine, tools=factory, max_steps=max_steps, fallback=fallback,
                                  temperature=temperature, max_new_tokens=max_new_tokens, seed=seed)
             result = runner.run(question, trace=trace)
     report(result, json_output)

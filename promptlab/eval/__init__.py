@@ -2,7 +2,7 @@
 
 from promptlab.eval.checkpoint import Checkpoint, EvalConfig, ItemResult, load_config, load_results
 from promptlab.eval.datasets import Dataset, Example, dataset_names, find_data_dir, load_dataset
-from promptlab.eval.harness import EvalOutcome, Runner, evaluate, run_evaluation
+from promptlab.eval.harness import EvalOutcome, RunnerLike, evaluate, run_evaluation
 from promptlab.eval.metrics import Score, exact_match, f1_score, normalize_answer, numeric_match, parse_number, score
 from promptlab.eval.report import EvalSummary, summarize, write_report
 from promptlab.eval.strategies import STRATEGIES, build_runner
@@ -17,7 +17,7 @@ __all__ = [
     "EvalSummary",
     "Example",
     "ItemResult",
-    "Runner",
+    "RunnerLike",
     "Score",
     "build_runner",
     "dataset_names",

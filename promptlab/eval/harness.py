@@ -25,7 +25,7 @@ from promptlab.tracing import Step, Trace
 
 
 @runtime_checkable
-class Runner(Protocol):
+class RunnerLike(Protocol):
     """Anything that answers a question with a :class:`RunResult` (an optional ``arun`` is used when present)."""
 
     def run(self, question: str) -> RunResult: ...
@@ -56,7 +56,7 @@ def is_infrastructure_error(exc: BaseException) -> bool:
 
 async def evaluate(
     dataset: Dataset,
-    runner: Runner,
+    runner: RunnerLike,
     checkpoint: Checkpoint,
     *,
     concurrency: int = 1,
@@ -106,7 +106,7 @@ async def evaluate(
 
 def run_evaluation(
     dataset: Dataset,
-    runner: Runner,
+    runner: RunnerLike,
     checkpoint: Checkpoint,
     *,
     concurrency: int = 1,
@@ -119,7 +119,7 @@ def run_evaluation(
                                 retry_errors=retry_errors, on_result=on_result))
 
 
-async def _call(runner: Runner, question: str) -> RunResult:
+async def _call(runner: RunnerLike, question: str) -> RunResult:
     arun = getattr(runner, "arun", None)
     if arun is not None:
         result: RunResult = await arun(question)
@@ -127,7 +127,7 @@ async def _call(runner: Runner, question: str) -> RunResult:
     return await asyncio.to_thread(runner.run, question)
 
 
-async def _run_item(task: str, runner: Runner, example: Example) -> tuple[ItemResult, Trace]:
+async def _run_item(task: str, runner: RunnerLike, example: Example) -> tuple[ItemResult, Trace]:
     started = time.perf_counter()
     try:
         run = await _call(runner, example.question)

@@ -12,17 +12,26 @@ from promptlab.runners.answers import (
 )
 from promptlab.runners.code import extract_code
 from promptlab.runners.cot import ChainOfThoughtRunner
+from promptlab.runners.direct import DirectRunner
 from promptlab.runners.flow import Effect, Generate, Runner
 from promptlab.runners.pal import PALRunner
+from promptlab.runners.react import ReActRunner
+from promptlab.runners.react_json import ChatReActRunner
+from promptlab.runners.react_parse import ActionParseError, ParsedAction, parse_action
 from promptlab.runners.result import RunResult
 from promptlab.runners.voting import Vote, majority_vote
 
 __all__ = [
+    "ActionParseError",
     "ChainOfThoughtRunner",
+    "ChatReActRunner",
+    "DirectRunner",
     "Effect",
     "Extractor",
     "Generate",
     "PALRunner",
+    "ParsedAction",
+    "ReActRunner",
     "RunResult",
     "Runner",
     "Vote",
@@ -33,6 +42,7 @@ __all__ = [
     "last_number",
     "majority_vote",
     "normalize_answer",
+    "parse_action",
     "parse_number",
     "regex_extractor",
 ]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Generator, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from promptlab.backends.base import Backend, Completion
@@ -37,8 +38,20 @@ ActionOutcome = tuple[ParsedAction | None, Observation]
 DEFAULT_CONFIG = GenerationConfig(max_new_tokens=100, temperature=0.0)
 """The paper's settings: greedy, at most 100 new tokens a step."""
 FINISH = "finish"
+FINISH_NAMES = frozenset({FINISH, "final_answer"})
 PAPER_TOOLS = frozenset({"search", "lookup"})
 REPEAT_NOTE = " (You already did this action and got the same result; try something different.)"
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """One model call of the loop: what was asked and answered."""
+
+    number: int
+    thought: str
+    prompt: str
+    completion: Completion
+    latency: float
 
 
 class ReActRunner(Runner):
@@ -113,7 +126,7 @@ class ReActRunner(Runner):
         tools = self._acquire_tools()
         try:
             recorder.trace.metadata.update(tools=tools.names, max_steps=self.max_steps)
-            status = yield from self._loop(self.prompt(question, tools), tools, recorder)
+            status = yield from self._loop(question, tools, recorder)
         finally:
             if tools is self._shared:
                 self._shared_in_use = False
@@ -125,8 +138,9 @@ class ReActRunner(Runner):
         return RunResult(answer=None, status=status, trace=recorder.finish(None, status))
 
     # ------------------------------------------------------------------ the loop
-    def _loop(self, prompt: str, tools: ToolRegistry, recorder: TraceRecorder) -> Generator[Effect, Any, str]:
+    def _loop(self, question: str, tools: ToolRegistry, recorder: TraceRecorder) -> Generator[Effect, Any, str]:
         """Run the steps; returns the status ("ok" with ``recorder.trace.answer`` set, or why not)."""
+        prompt = self.prompt(question, tools)
         repeats: dict[tuple[str, str, str], int] = {}
         for i in range(1, self.max_steps + 1):
             label = f"Thought {i}:" if self.think else f"Action {i}:"
@@ -153,46 +167,65 @@ class ReActRunner(Runner):
                 completion, latency = reply[0], time.perf_counter() - started
                 action_text = _first_line(completion.text)
             action_text = action_text or ""
-            action, observation = yield from self._act(action_text, tools)
-            data: dict[str, Any] = {"step": i, "thought": thought, "observation_kind": observation.kind}
-            if action is not None and action.name.lower() == FINISH:
-                answer = _answer_of(action)
-                recorder.add("action", prompt=step_prompt, completion=completion.text, action=action.as_dict(),
-                             **_usage(completion), latency_s=latency, data=data)
-                if not answer:
-                    return "no_answer"
-                recorder.trace.answer = answer
-                return "ok"
-            text = self._observation_text(observation, data)
-            key = (action.name.lower(), _argument_key(action.argument), text) if action is not None else None
-            if key is not None:
-                seen = repeats[key] = repeats.get(key, 0) + 1
-                if seen > 1:
-                    text += REPEAT_NOTE
-                    data["repeated"] = seen
-            recorder.add("action", prompt=step_prompt, completion=completion.text,
-                         action=action.as_dict() if action is not None else None, observation=text,
-                         **_usage(completion), latency_s=latency + observation.duration_s, data=data)
+            try:
+                action: ParsedAction | ActionParseError = parse_action(action_text)
+            except ActionParseError as exc:
+                action = exc
+            outcome = yield from self._act(action, tools)
+            step = Turn(i, thought, step_prompt, completion, latency)
+            text, status = self._record(step, outcome, repeats, recorder)
+            if text is None:
+                return status or "ok"
             prompt += (f"{label} {thought}\nAction {i}: {action_text}\nObservation {i}: {text}\n" if self.think
                        else f"{label} {action_text}\nObservation {i}: {text}\n")
-            if key is not None and repeats[key] >= self.repeat_limit:
-                return "repeated_action"
+            if status is not None:
+                return status
         return "max_steps"
 
-    def _act(self, action_text: str, tools: ToolRegistry) -> Generator[Effect, Any, ActionOutcome]:
-        """Parse the action and call its tool."""
-        try:
-            action = parse_action(action_text)
-        except ActionParseError as exc:
-            return None, Observation(f"{exc} {valid_actions(tools)}", "invalid_arguments")
-        if action.name.lower() == FINISH:
+    def _record(self, step: Turn, outcome: ActionOutcome, repeats: dict[tuple[str, str, str], int],
+                recorder: TraceRecorder) -> tuple[str | None, str | None]:
+        """Record a step: ``(observation text, None)`` to go on, ``(text, status)`` to stop after it, or
+        ``(None, status)`` when the action was finish (status "ok" with the answer set, or "no_answer")."""
+        action, observation = outcome
+        data: dict[str, Any] = {"step": step.number, "thought": step.thought, "observation_kind": observation.kind}
+        completion = step.completion
+        if action is not None and action.name.lower() in FINISH_NAMES:
+            answer = _answer_of(action)
+            recorder.add("action", prompt=step.prompt, completion=completion.text, action=action.as_dict(),
+                         **_usage(completion), latency_s=step.latency, data=data)
+            if not answer:
+                return None, "no_answer"
+            recorder.trace.answer = answer
+            return None, None
+        text = self._observation_text(observation, data)
+        key = (action.name.lower(), _argument_key(action.argument), text) if action is not None else None
+        if key is not None:
+            seen = repeats[key] = repeats.get(key, 0) + 1
+            if seen > 1:
+                text += REPEAT_NOTE
+                data["repeated"] = seen
+        recorder.add("action", prompt=step.prompt, completion=completion.text,
+                     action=action.as_dict() if action is not None else None, observation=text,
+                     **_usage(completion), latency_s=step.latency + observation.duration_s, data=data)
+        return text, "repeated_action" if key is not None and repeats[key] >= self.repeat_limit else None
+
+    def _act(self, action: ParsedAction | ActionParseError, tools: ToolRegistry
+             ) -> Generator[Effect, Any, ActionOutcome]:
+        """Call the action's tool; a parse error or an unknown tool is a corrective observation."""
+        if isinstance(action, ActionParseError):
+            return None, Observation(f"{action} {self.hint(tools)}", "invalid_arguments")
+        if action.name.lower() in FINISH_NAMES:
             return action, Observation("")
         found = tools.get(action.name)
         if found is None:
-            return action, Observation(f"Invalid action: there is no tool {action.name!r}. {valid_actions(tools)}",
+            return action, Observation(f"Invalid action: there is no tool {action.name!r}. {self.hint(tools)}",
                                        "unknown_tool")
         observation: Observation = yield CallTool(found, action.argument)
         return action, observation
+
+    def hint(self, tools: ToolRegistry) -> str:
+        """What a corrective observation says the valid actions are."""
+        return valid_actions(tools)
 
     def _observation_text(self, observation: Observation, data: dict[str, Any]) -> str:
         text = observation.text.strip()
@@ -259,6 +292,9 @@ def _tool_source(tools: ToolsSpec | None, wiki_url: str, wiki_timeout_s: float
                  ) -> tuple[Callable[[], Iterable[Tool[Any]]] | None, ToolRegistry | None]:
     if tools is None:
         return (lambda: wikipedia_tools(wiki_url, timeout_s=wiki_timeout_s)), None
+    if isinstance(tools, Tool):
+        raise ConfigError(f"tools must be a list of tools, a ToolRegistry or a factory; got the tool "
+                          f"{tools.name!r} alone: pass [{tools.name}]")
     if isinstance(tools, ToolRegistry) or not callable(tools):
         return None, _registry(tools)
     return tools, None
@@ -266,7 +302,7 @@ def _tool_source(tools: ToolsSpec | None, wiki_url: str, wiki_timeout_s: float
 
 def _registry(tools: Iterable[Tool[Any]]) -> ToolRegistry:
     registry = tools if isinstance(tools, ToolRegistry) else ToolRegistry(tools)
-    if FINISH in registry:
+    if any(name in registry for name in FINISH_NAMES):
         raise ConfigError("'finish' is the ReAct loop's own action; rename the tool called 'finish'")
     return registry
 

@@ -34,6 +34,8 @@ _THOUGHT_LABEL = re.compile(r"^\s*thought(?:\s*\d+)?\s*:\s*", re.IGNORECASE)
 _CLOSERS = {"[": "]", "(": ")", "{": "}"}
 _QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’", "`": "`"}
 _JSON_NAME_KEYS = ("tool", "name", "action", "function", "tool_name")
+_JSON_THOUGHT_KEYS = ("thought", "reasoning", "thoughts")
+_FENCE = re.compile(r"```(?:json)?")
 _JSON_ARG_KEYS = ("arguments", "args", "parameters", "action_input", "input", "tool_input")
 
 Argument = str | dict[str, Any]
@@ -50,6 +52,8 @@ class ParsedAction:
     name: str
     argument: Argument
     raw: str
+    thought: str = ""
+    """The reasoning a JSON tool call carried in a ``thought`` (or ``reasoning``) field."""
 
     def as_dict(self) -> dict[str, Any]:
         return {"tool": self.name, "argument": self.argument}
@@ -159,7 +163,18 @@ def _json_call(body: str, raw: str) -> ParsedAction:
             argument = json.loads(argument)
     if not isinstance(argument, (str, dict)):
         argument = json.dumps(argument)
-    return ParsedAction(name.strip(), argument, raw)
+    thought = next((str(loaded[k]) for k in _JSON_THOUGHT_KEYS if k in loaded), "")
+    return ParsedAction(name.strip(), argument, raw, thought.strip())
+
+
+def parse_tool_call(reply: str) -> ParsedAction:
+    """Read a chat model's JSON tool call: the first JSON object in the reply (code fences and text
+    around it ignored), else an action in the text format."""
+    body = _FENCE.sub("", reply).strip()
+    start = body.find("{")
+    if start == -1:
+        return parse_action(body.split("\n", 1)[0])
+    return _json_call(body[start:], reply)
 
 
 def _unwrap(text: str) -> str:

@@ -138,3 +138,28 @@ def test_a_chat_template_override_is_used() -> None:
     template = "{% for m in messages %}[{{ m['role'] }}] {{ m['content'] }}\n{% endfor %}[assistant]"
     with LlamaCppBackend(chat_template=template, n_ctx=256) as backend:
         assert backend.format_chat([{"role": "user", "content": "Hi"}]) == "[user] Hi\n[assistant]"
+
+
+def test_the_header_reader_skips_every_value_kind(tmp_path: Path) -> None:
+    def string(value: str) -> bytes:
+        return struct.pack("<Q", len(value)) + value.encode()
+
+    entries = [
+        string("a.u32") + struct.pack("<II", 4, 7),
+        string("a.strings") + struct.pack("<IIQ", 9, 8, 2) + string("x") + string("yz"),
+        string("a.floats") + struct.pack("<IIQ", 9, 6, 3) + struct.pack("<fff", 1, 2, 3),
+        string("general.architecture") + struct.pack("<I", 8) + string("qwen2"),
+    ]
+    model = tmp_path / "m.gguf"
+    model.write_bytes(b"GGUF" + struct.pack("<IQQ", 3, 0, len(entries)) + b"".join(entries))
+    assert gguf_architecture(model) == "qwen2"
+    model.write_bytes(b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + string("k") + struct.pack("<I", 99))
+    with pytest.raises(ModelLoadError, match="unknown metadata value type 99"):
+        gguf_architecture(model)
+
+
+def test_load_backend_passes_the_path(tmp_path: Path) -> None:
+    from promptlab.backends import load_backend
+
+    with pytest.raises(ModelLoadError, match=r"x\.gguf"):
+        load_backend(f"llamacpp:{tmp_path / 'x.gguf'}")

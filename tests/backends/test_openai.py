@@ -307,3 +307,10 @@ def test_base_url_is_normalised_and_validated() -> None:
         OpenAIBackend("127.0.0.1:8000")
     with pytest.raises(BackendSpecError, match="dialect"):
         OpenAIBackend("http://h:1/v1", dialect="tgi-ish")
+
+
+def test_load_backend_builds_it_from_a_spec_without_touching_the_network() -> None:
+    from promptlab.backends import load_backend
+
+    llm = load_backend("openai:http://127.0.0.1:9/v1", dialect="vllm", model="m")
+    assert isinstance(llm, OpenAIBackend) and "top_k" in llm.capabilities.knobs

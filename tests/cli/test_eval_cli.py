@@ -102,3 +102,30 @@ def test_runner_options_reach_the_runner_and_the_config(tmp_path: Path) -> None:
     assert not (tmp_path / "p").exists(), "a run that cannot start leaves no directory behind"
     malformed = _eval(data, script, tmp_path / "q", "-O", "oops")
     assert malformed.exit_code == 2 and "KEY=VALUE" in malformed.stderr
+
+
+def test_a_backend_that_dies_stops_the_run_and_the_rerun_finishes(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from promptlab.backends import MockBackend
+    from promptlab.errors import BackendUnavailableError
+
+    class Dying(MockBackend):
+        def _generate(self, prompt, config):  # type: ignore[no-untyped-def]
+            if "3 + 3" in prompt:
+                raise BackendUnavailableError("connection refused")
+            return super()._generate(prompt, config)
+
+    data, script = _files(tmp_path, [])
+    answers = {f"{i} + {i}?": str(2 * i) for i in range(1, 5)}
+    responder = lambda prompt: next(a for q, a in answers.items() if q in prompt)  # noqa: E731
+    monkeypatch.setattr("promptlab.cli.eval.load_backend", lambda spec: Dying(default=responder))
+    out = tmp_path / "out"
+    first = _eval(data, script, out)
+    assert first.exit_code == 2
+    assert "stopped early with 2 item(s) left" in first.stderr and "connection refused" in first.stderr
+    assert "rerun the same command" in first.stderr
+    assert (out / "report.md").exists(), "a partial report is written"
+    monkeypatch.setattr("promptlab.cli.eval.load_backend", lambda spec: MockBackend(default=responder))
+    second = _eval(data, script, out)
+    assert second.exit_code == 0, second.output
+    assert "2 of 4 items already done" in second.stderr and "accuracy 100.0% on 4 items" in second.stdout
+    assert len((out / "results.jsonl").read_text().splitlines()) == 4

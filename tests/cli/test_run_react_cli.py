@@ -86,3 +86,15 @@ def test_react_bad_input_is_one_clear_line(tmp_path: Path) -> None:
         assert result.exit_code == 2, result.output
         assert message in result.stderr
         assert "Traceback" not in result.output
+
+
+def test_react_chat_variant_with_json_tool_calls(tmp_path: Path) -> None:
+    backend = script(tmp_path, '{"thought": "compute", "tool": "calculator", "arguments": {"expression": "6 * 7"}}',
+                     '{"tool": "finish", "arguments": {"answer": "42"}}')
+    result = cli.invoke(app, ["run", "react", "6 times 7?", "--backend", backend, "--tools", "calculator", "--chat",
+                              "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["answer"] == "42"
+    assert data["steps"][0]["observation"] == "42"
+    assert '"name": "calculator"' in data["steps"][0]["prompt"]

@@ -2,14 +2,14 @@ import pytest
 
 from promptlab.backends import MockBackend
 from promptlab.errors import ConfigError
-from promptlab.eval.harness import Runner
+from promptlab.eval.harness import RunnerLike
 from promptlab.eval.strategies import STRATEGIES, build_runner
 
 
 @pytest.mark.parametrize("name", sorted(STRATEGIES))
 def test_every_strategy_builds_a_runner(name: str) -> None:
     runner = build_runner(name.upper(), MockBackend())
-    assert isinstance(runner, Runner)
+    assert isinstance(runner, RunnerLike)
     assert getattr(runner, "strategy", None) == name
     assert callable(getattr(runner, "arun", None))
 

@@ -309,6 +309,11 @@ def test_a_tool_named_finish_is_refused() -> None:
         ReActRunner(MockBackend([]), tools=[finish])
 
 
+def test_a_single_tool_instead_of_a_list_is_refused() -> None:
+    with pytest.raises(ConfigError, match="list of tools"):
+        ReActRunner(MockBackend([]), tools=search)  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("option", [{"max_steps": 0}, {"repeat_limit": 1}, {"max_observation_chars": 10}])
 def test_bad_options_are_config_errors(option: dict[str, int]) -> None:
     with pytest.raises(ConfigError):

@@ -158,3 +158,15 @@ def test_registry_reset_reaches_every_tool() -> None:
 
     ToolRegistry([Stateful(), Adder()]).reset()
     assert resets == ["echo"]
+
+
+def test_bounded_calls_leave_no_threads_behind() -> None:
+    @tool(timeout_s=5)
+    def quick(x: int) -> int:
+        """Doubles."""
+        return 2 * x
+
+    before = threading.active_count()
+    assert [quick.invoke({"x": i}).text for i in range(30)] == [str(2 * i) for i in range(30)]
+    time.sleep(0.05)
+    assert threading.active_count() <= before + 1
