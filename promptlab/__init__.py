@@ -1,4 +1,4 @@
-"""promptlab: the generation side of LLM applications."""
+"""promptlab: prompting strategies (CoT, PAL, ReAct) on local, quantized and remote language models."""
 
 from promptlab.backends import (
     Backend,
@@ -9,8 +9,13 @@ from promptlab.backends import (
     Usage,
     load_backend,
 )
-from promptlab.chat import Message, render_chat_template
-from promptlab.config import GenerationConfig
+from promptlab.chat import (
+    Message,
+    render_chat_template,
+)
+from promptlab.config import (
+    GenerationConfig,
+)
 from promptlab.errors import (
     BackendError,
     BackendSpecError,
@@ -21,6 +26,7 @@ from promptlab.errors import (
     ModelLoadError,
     PromptlabError,
     ReplayMissError,
+    SandboxError,
     ServerResponseError,
     TemplateError,
     TemplateNotFoundError,
@@ -28,44 +34,137 @@ from promptlab.errors import (
     ToolError,
     UnsupportedKnobError,
 )
-from promptlab.runners.result import RunResult
-from promptlab.stopping import StopMatcher, find_stop
-from promptlab.tracing import Step, Trace, TraceRecorder, read_traces
+from promptlab.prompts import (
+    PromptTemplate,
+    RenderLimits,
+    TemplateLibrary,
+)
+from promptlab.prompts.fewshot import (
+    BM25Selector,
+    Example,
+    ExampleSelector,
+    FixedSelector,
+    MMRSelector,
+    RandomSelector,
+    SimilaritySelector,
+    TokenBudgetSelector,
+    load_examples,
+)
+from promptlab.runners import (
+    ActionParseError,
+    ChainOfThoughtRunner,
+    ChatReActRunner,
+    DirectRunner,
+    PALRunner,
+    ReActRunner,
+    Runner,
+    RunResult,
+    majority_vote,
+    normalize_answer,
+)
+from promptlab.sandbox import (
+    Sandbox,
+    SandboxResult,
+)
+from promptlab.stopping import (
+    StopMatcher,
+    find_stop,
+)
+from promptlab.tools import (
+    Calculator,
+    CalculatorError,
+    LocalWikipedia,
+    Observation,
+    PythonTool,
+    Retriever,
+    Tool,
+    ToolArgumentError,
+    ToolRegistry,
+    WikipediaEnv,
+    WikipediaError,
+    tool,
+    wikipedia_tools,
+)
+from promptlab.tracing import (
+    Step,
+    Trace,
+    TraceRecorder,
+    read_traces,
+    write_trace,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ActionParseError",
+    "BM25Selector",
     "Backend",
     "BackendError",
     "BackendSpecError",
     "BackendUnavailableError",
+    "Calculator",
+    "CalculatorError",
     "Capabilities",
+    "ChainOfThoughtRunner",
+    "ChatReActRunner",
     "Completion",
     "ConfigError",
     "ContextLengthError",
     "DatasetError",
+    "DirectRunner",
+    "Example",
+    "ExampleSelector",
+    "FixedSelector",
     "GenerationConfig",
+    "LocalWikipedia",
+    "MMRSelector",
     "Message",
     "MockBackend",
     "ModelLoadError",
+    "Observation",
+    "PALRunner",
+    "PromptTemplate",
     "PromptlabError",
+    "PythonTool",
+    "RandomSelector",
+    "ReActRunner",
     "RecordingBackend",
+    "RenderLimits",
     "ReplayMissError",
+    "Retriever",
     "RunResult",
+    "Runner",
+    "Sandbox",
+    "SandboxError",
+    "SandboxResult",
     "ServerResponseError",
+    "SimilaritySelector",
     "Step",
     "StopMatcher",
     "TemplateError",
+    "TemplateLibrary",
     "TemplateNotFoundError",
     "TemplateSecurityError",
+    "TokenBudgetSelector",
+    "Tool",
+    "ToolArgumentError",
     "ToolError",
+    "ToolRegistry",
     "Trace",
     "TraceRecorder",
     "UnsupportedKnobError",
     "Usage",
+    "WikipediaEnv",
+    "WikipediaError",
     "__version__",
     "find_stop",
     "load_backend",
+    "load_examples",
+    "majority_vote",
+    "normalize_answer",
     "read_traces",
     "render_chat_template",
+    "tool",
+    "wikipedia_tools",
+    "write_trace",
 ]
