@@ -151,10 +151,11 @@ class HFBackend(Backend):
     def generate_with_adapter(self, prompt: str, config: GenerationConfig, adapter: str | None) -> list[Completion]:
         """``config.n`` completions of ``prompt`` with ``adapter`` active (config already validated)."""
         tokens = self._encode(prompt)
+        budget = self._token_budget(tokens, config)
         decoder = RowDecoder(self._tokenizer, self._ids, len(tokens))
         criteria = [StopStringCriteria(decoder, config.stop)] if config.stop else []
         with self._lock, Stopwatch() as watch:
-            sequences, reused = self._decode(tokens, config, adapter, criteria)
+            sequences, reused = self._decode(tokens, config, budget, adapter, criteria)
         return completions(sequences, decoder, config, cached_prompt_tokens=reused, latency_s=watch.elapsed)
 
     def stream_with_adapter(self, prompt: str, config: GenerationConfig, adapter: str | None) -> Iterator[str]:
@@ -162,31 +163,36 @@ class HFBackend(Backend):
         if config.num_beams > 1:
             raise UnsupportedKnobError(self.name, "num_beams", "beam search cannot stream; use generate()")
         tokens = self._encode(prompt)
+        budget = self._token_budget(tokens, config)
         decoder = RowDecoder(self._tokenizer, self._ids, len(tokens))
 
         def run(streamer: TokenQueue, cancel: Cancelled) -> None:
             with self._lock:
-                self._decode(tokens, config, adapter, [cancel], streamer)
+                self._decode(tokens, config, budget, adapter, [cancel], streamer)
 
         return stream_text(run, decoder, config.stop)
+
+    def _token_budget(self, tokens: list[int], config: GenerationConfig) -> int:
+        """How many tokens may be generated: ``max_new_tokens``, cut to what the context window has left."""
+        if self.context_length is None:
+            return config.max_new_tokens
+        if len(tokens) >= self.context_length:
+            raise ContextLengthError(
+                f"the prompt is {len(tokens)} tokens but the model's context window is {self.context_length}: "
+                "shorten the prompt"
+            )
+        return min(config.max_new_tokens, self.context_length - len(tokens))
 
     def _decode(
         self,
         tokens: list[int],
         config: GenerationConfig,
+        max_new_tokens: int,
         adapter: str | None,
         criteria: list[Any],
         streamer: TokenQueue | None = None,
     ) -> tuple[torch.Tensor, int]:
         """Run ``generate`` from the cached prefix; the output rows and how many prompt tokens were reused."""
-        max_new_tokens = config.max_new_tokens
-        if self.context_length is not None:
-            if len(tokens) >= self.context_length:
-                raise ContextLengthError(
-                    f"the prompt is {len(tokens)} tokens but the model's context window is {self.context_length}: "
-                    "shorten the prompt"
-                )
-            max_new_tokens = min(max_new_tokens, self.context_length - len(tokens))
         with torch.inference_mode():
             self._adapters.activate(adapter)
             cache, reused = self._prefix.take(tokens, key=adapter)

@@ -166,6 +166,8 @@ def test_prompt_longer_than_the_context_window_is_rejected(tiny: HFBackend) -> N
     assert tiny.context_length == 256
     with pytest.raises(ContextLengthError, match="context window is 256"):
         tiny.complete("Paris " * 400)
+    with pytest.raises(ContextLengthError):
+        tiny.stream("Paris " * 400)  # raised at the call, before any iteration
 
 
 def test_generation_stops_at_the_end_of_the_context_window(tiny: HFBackend) -> None:
@@ -203,7 +205,7 @@ def test_default_adapter_and_unknown_adapter(tiny_dir: Path, lora_dirs: dict[str
 # -------------------------------------------------------------------- streaming
 def test_stream_matches_generate_and_holds_back_stops(tiny: HFBackend) -> None:
     full = tiny.complete(PROMPT, max_new_tokens=24).text
-    assert list(tiny.stream(PROMPT, max_new_tokens=24)) and "".join(tiny.stream(PROMPT, max_new_tokens=24)) == full
+    assert "".join(tiny.stream(PROMPT, max_new_tokens=24)) == full
     stop = full[4:7]
     chunks = list(tiny.with_adapter(None).stream(PROMPT, max_new_tokens=24, stop=[stop]))
     assert "".join(chunks) == full[: full.index(stop)]
