@@ -119,12 +119,15 @@ def llamacpp_rows(rounds: int) -> list[Row]:
 def llama_server() -> Iterator[str]:
     """llama-cpp-python's server on the embedded model, on a free port; yields the /v1 URL."""
     from promptlab.backends.embedded import embedded_model_path
+    from promptlab.backends.llamacpp import default_threads
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    threads = str(default_threads())  # the same threads as LlamaCppBackend
     command = [sys.executable, "-m", "llama_cpp.server", "--model", str(embedded_model_path()),
-               "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096"]
+               "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096",
+               "--n_threads", threads, "--n_threads_batch", threads, "--interrupt_requests", "False"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/v1"
     try:

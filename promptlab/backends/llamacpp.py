@@ -10,6 +10,7 @@ growing prompt evaluates only the new tokens.
 from __future__ import annotations
 
 import codecs
+import os
 import random
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
@@ -40,7 +41,9 @@ class _Outcome:
 class LlamaCppBackend(Backend):
     """A GGUF model run in process by llama.cpp.
 
-    ``model_path=None`` loads the embedded SmolLM2-135M-Instruct. ``seed`` is the
+    ``model_path=None`` loads the embedded SmolLM2-135M-Instruct. ``n_threads`` defaults
+    to one per physical core (:func:`default_threads`), and prompt evaluation
+    (``n_threads_batch``) to the same. ``seed`` is the
     default for calls whose config sets none (None: fresh randomness per call).
     ``chat_template`` overrides the template stored in the GGUF metadata. Other
     keyword arguments (``n_gpu_layers``, ``n_batch``, ...) go to ``llama_cpp.Llama``.
@@ -63,13 +66,22 @@ class LlamaCppBackend(Backend):
         *,
         n_ctx: int = 4096,
         n_threads: int | None = None,
+        n_threads_batch: int | None = None,
         seed: int | None = None,
         chat_template: str | None = None,
         verbose: bool = False,
         **llama_options: Any,
     ) -> None:
         self.model_path = Path(model_path) if model_path is not None else embedded_model_path()
-        self._llm = _load(self.model_path, n_ctx=n_ctx, n_threads=n_threads, verbose=verbose, **llama_options)
+        threads = n_threads or default_threads()
+        self._llm = _load(
+            self.model_path,
+            n_ctx=n_ctx,
+            n_threads=threads,
+            n_threads_batch=n_threads_batch or threads,
+            verbose=verbose,
+            **llama_options,
+        )
         self._seed = seed
         self._chat_template = chat_template
         self._busy = False
@@ -248,7 +260,17 @@ def _text_only(pieces: Generator[str, None, _Outcome]) -> Iterator[str]:
     yield from pieces
 
 
-def _load(path: Path, *, n_ctx: int, n_threads: int | None, verbose: bool, **options: Any) -> Llama:
+def default_threads() -> int:
+    """Half the logical CPUs: one thread per physical core, as llama.cpp's own tools default to.
+
+    llama-cpp-python would run prompt evaluation on every logical CPU; with SMT siblings, or
+    other processes on the machine, that oversubscribes the cores and llama.cpp's thread
+    barriers stall (seen: a 20-token evaluation taking 6 s instead of 0.16 s on 2 busy vCPUs).
+    """
+    return max((os.cpu_count() or 2) // 2, 1)
+
+
+def _load(path: Path, *, n_ctx: int, verbose: bool, **options: Any) -> Llama:
     architecture = gguf_architecture(path)
     try:
         from llama_cpp import Llama
@@ -257,7 +279,7 @@ def _load(path: Path, *, n_ctx: int, n_threads: int | None, verbose: bool, **opt
             "llama-cpp-python is not installed: pip install 'promptlab[llamacpp]'"
         ) from None
     try:
-        return Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, verbose=verbose, **options)
+        return Llama(model_path=str(path), n_ctx=n_ctx, verbose=verbose, **options)
     except (ValueError, RuntimeError) as exc:
         import llama_cpp
 

@@ -247,7 +247,10 @@ class OpenAIBackend(Backend):
                 break  # the server does not know we are done: leave now, it abandons the generation
         yield CloseStream()
         if not choices or any(not c.done for c in choices.values()):
-            raise BackendError(f"{what}: the stream ended before the server said why generation finished")
+            raise BackendUnavailableError(
+                f"{what}: the stream ended before the server said why generation finished (llama-cpp-python's "
+                "server cuts a stream when another request arrives unless started with --interrupt_requests False)"
+            )
         prompt_tokens = usage.prompt_tokens if usage and usage.prompt_tokens is not None else None
         if prompt_tokens is None and isinstance(payload, str):
             prompt_tokens = yield from self._count_or_none(payload)

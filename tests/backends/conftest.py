@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from promptlab.backends.embedded import embedded_model_path
+from promptlab.backends.llamacpp import default_threads
 from promptlab.backends.openai import OpenAIBackend
 
 STARTUP_LIMIT_S = 90.0
@@ -30,6 +31,8 @@ def llama_server() -> Iterator[str]:
         "--model", str(embedded_model_path()),
         "--host", "127.0.0.1", "--port", str(port),
         "--n_ctx", "2048",
+        "--n_threads", str(default_threads()), "--n_threads_batch", str(default_threads()),
+        "--interrupt_requests", "False",  # else a second request cuts the stream in flight
     ]  # fmt: skip
     with tempfile.TemporaryDirectory() as scratch:
         log_path = Path(scratch) / "server.log"

@@ -220,7 +220,7 @@ def test_a_mid_stream_error_event_raises() -> None:
 
 def test_a_stream_cut_before_finish_is_an_error() -> None:
     body = b'data: {"choices": [{"index": 0, "text": "a", "finish_reason": null}]}\n\n'
-    with pytest.raises(BackendError, match="ended before"):
+    with pytest.raises(BackendUnavailableError, match="ended before"):
         backend(FakeServer(httpx.Response(200, content=body))).complete("q", stop=["x"])
 
 
