@@ -224,10 +224,11 @@ def hf_overhead_rows(backend: Any, rounds: int) -> list[Row]:
         ours_rates.append(ours.usage.completion_tokens / (time.perf_counter() - started))
         assert ours.text == raw_text, "promptlab and model.generate must agree"
     raw_rate, ours_rate = statistics.median(raw_rates), statistics.median(ours_rates)
+    raw_best, ours_best = max(raw_rates), max(ours_rates)  # the best run is the one a load spike spared
     return [
-        ("transformers", f"decode tokens/s, {max_tokens} greedy tokens (median of {rounds})",
-         f"model.generate {raw_rate:.1f}", f"promptlab {ours_rate:.1f}",
-         f"overhead {100 * (raw_rate / ours_rate - 1):+.1f}%"),
+        ("transformers", f"decode tokens/s, {max_tokens} greedy tokens (median, best of {rounds})",
+         f"model.generate {raw_rate:.1f}, {raw_best:.1f}", f"promptlab {ours_rate:.1f}, {ours_best:.1f}",
+         f"overhead {100 * (raw_rate / ours_rate - 1):+.1f}% (best: {100 * (raw_best / ours_best - 1):+.1f}%)"),
     ]  # fmt: skip
 
 

@@ -95,6 +95,17 @@ from promptlab.tracing import (
 
 __version__ = "0.1.0"
 
+_ENGINES = ("HFBackend", "LlamaCppBackend", "OpenAIBackend")
+"""Engine classes, imported on first use: their dependencies (torch, llama.cpp) are heavy."""
+
+
+def __getattr__(name: str) -> object:
+    if name in _ENGINES:
+        from promptlab import backends
+
+        return getattr(backends, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 __all__ = [
     "ActionParseError",
     "BM25Selector",
@@ -116,12 +127,15 @@ __all__ = [
     "ExampleSelector",
     "FixedSelector",
     "GenerationConfig",
+    "HFBackend",
+    "LlamaCppBackend",
     "LocalWikipedia",
     "MMRSelector",
     "Message",
     "MockBackend",
     "ModelLoadError",
     "Observation",
+    "OpenAIBackend",
     "PALRunner",
     "PromptTemplate",
     "PromptlabError",

@@ -1,6 +1,9 @@
 import promptlab
 
 PUBLIC_API = {
+    "OpenAIBackend",
+    "LlamaCppBackend",
+    "HFBackend",
     "ActionParseError",
     "BM25Selector",
     "Backend",

@@ -14,10 +14,12 @@ from promptlab.backends.mock import MockBackend, RecordingBackend
 from promptlab.backends.registry import load_backend
 
 if TYPE_CHECKING:
+    from promptlab.backends.hf import HFBackend
     from promptlab.backends.llamacpp import LlamaCppBackend
     from promptlab.backends.openai import OpenAIBackend
 
 _LAZY = {
+    "HFBackend": "promptlab.backends.hf",
     "LlamaCppBackend": "promptlab.backends.llamacpp",
     "OpenAIBackend": "promptlab.backends.openai",
 }
@@ -27,6 +29,7 @@ __all__ = [
     "Capabilities",
     "Completion",
     "FinishReason",
+    "HFBackend",
     "LlamaCppBackend",
     "MockBackend",
     "OpenAIBackend",

@@ -4,9 +4,10 @@ Honours every knob (beam search and ``n`` samples included), exact stop strings,
 bitsandbytes / GPTQ quantization on CUDA, LoRA adapters chosen per call, and reuses
 the KV cache of the common prompt prefix between calls.
 
-``n`` samples cost one prompt encoding: the prompt (less its last token) is run once
-at batch size one, its cache is repeated ``n`` times, and the samples decode as one
-batch. (``num_return_sequences`` alone would encode the prompt ``n`` times.)
+``n`` samples (and beams) cost one prompt encoding: the prompt, less its last token,
+is run once at batch size one, its cache is repeated for every row, and the rows
+decode as one batch. (``num_return_sequences`` alone encodes the prompt ``n`` times.)
+With one row, ``generate`` encodes whatever the cached prefix does not cover.
 """
 
 from __future__ import annotations
@@ -196,9 +197,9 @@ class HFBackend(Backend):
         with torch.inference_mode():
             self._adapters.activate(adapter)
             cache, reused = self._prefix.take(tokens, key=adapter)
-            self._prefill(cache, tokens[reused:-1])
             rows = batch_rows(config)
-            if rows > 1:
+            if rows > 1:  # encode the prompt once at batch size one, then copy its cache to every row
+                self._prefill(cache, tokens[reused:-1])
                 cache.batch_repeat_interleave(rows)
             with seeded(config.seed, self.device):
                 sequences = self._model.generate(

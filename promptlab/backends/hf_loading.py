@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import torch
 
+from promptlab.backends.gguf import gguf_architecture
 from promptlab.errors import ConfigError, ModelLoadError
 
 Quantization = Literal["nf4", "int8"]
@@ -137,19 +138,13 @@ def quantization_config(quantization: str | None, source: ModelSource, device: t
 
 
 def check_gguf(source: ModelSource) -> None:
-    """Read the GGUF header: a corrupt file or an architecture transformers cannot load fails here, clearly."""
+    """Read the GGUF header: a corrupt file, or an architecture transformers cannot load, fails here clearly."""
     if source.gguf_file is None:
         return
-    from gguf import GGUFReader
-
     path = source.directory / source.gguf_file
-    try:
-        field = GGUFReader(str(path)).fields.get("general.architecture")
-    except Exception as exc:  # the reader raises ValueError, struct errors, ... on a damaged file
-        raise ModelLoadError(f"{path} is not a valid GGUF file ({type(exc).__name__}: {exc})") from exc
-    if field is None:
+    architecture = gguf_architecture(path)
+    if architecture is None:
         raise ModelLoadError(f"{path} has no general.architecture entry: not a model GGUF file")
-    architecture = bytes(field.parts[field.data[0]]).decode("utf-8", "replace")
     try:
         from transformers.modeling_gguf_pytorch_utils import GGUF_SUPPORTED_ARCHITECTURES
     except ImportError:  # moved in another transformers version: loading will tell

@@ -255,7 +255,7 @@ def test_missing_and_wrong_paths(tmp_path: Path) -> None:
 def test_corrupt_gguf_names_the_file(tmp_path: Path) -> None:
     path = tmp_path / "broken.gguf"
     path.write_bytes(b"GGUF" + b"\x00\xff" * 64)
-    with pytest.raises(ModelLoadError, match="not a valid GGUF file"):
+    with pytest.raises(ModelLoadError, match=r"broken\.gguf.*corrupt"):
         HFBackend(path, device="cpu")
 
 
