@@ -17,6 +17,7 @@ from typing import IO, Any
 
 from promptlab.backends.base import Backend, Completion
 from promptlab.config import GenerationConfig
+from promptlab.errors import ConfigError
 from promptlab.runners.result import RunResult
 from promptlab.tracing import TraceRecorder
 
@@ -110,4 +111,6 @@ class Runner(ABC):
         return await adrive(self.flow(question, recorder), self.backend, recorder)
 
     def _recorder(self, question: str, trace: TraceSink) -> TraceRecorder:
+        if not question.strip():
+            raise ConfigError("the question is empty; give the question text")
         return TraceRecorder(self.strategy, question, sink=trace, backend=self.backend.name)

@@ -118,8 +118,6 @@ class ReActRunner(Runner):
         return self._templates[paper]
 
     def flow(self, question: str, recorder: TraceRecorder) -> Flow:
-        if not question.strip():
-            raise ConfigError("the question is empty; give the question text")
         if len(question) > self.max_question_chars:
             raise ConfigError(f"the question has {len(question)} characters, more than max_question_chars="
                               f"{self.max_question_chars}; shorten it or raise the limit")

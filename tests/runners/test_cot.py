@@ -116,3 +116,11 @@ def test_backend_failure_closes_the_trace_and_raises(tmp_path: Path) -> None:
 def test_greedy_n_with_explicit_zero_temperature_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="identical"):
         ChainOfThoughtRunner(MockBackend(), n=3, temperature=0.0, do_sample=False)
+
+
+@pytest.mark.parametrize("question", ["", "   \n"])
+def test_an_empty_question_is_a_clear_error_before_any_model_call(question: str) -> None:
+    backend = MockBackend(default="The answer is 1.")
+    with pytest.raises(ConfigError, match="question is empty"):
+        ChainOfThoughtRunner(backend).run(question)
+    assert backend.prompts == []
