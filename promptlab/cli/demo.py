@@ -56,7 +56,8 @@ def _show_step(console: Console, step: Step) -> None:
         return
     code = (step.action or {}).get("code")
     if code:
-        console.print(Panel(Syntax(code, "python", theme="ansi_dark", word_wrap=True), title="generated program", expand=False))
+        program = Syntax(code, "python", theme="ansi_dark", word_wrap=True)
+        console.print(Panel(program, title="generated program", expand=False))
     sandbox = step.data.get("sandbox") or {}
     timing = f" in {sandbox['duration_s'] * 1000:.1f} ms" if sandbox else ""
     console.print(f"[bold]sandbox:[/bold] {step.data.get('status')}{timing} -> {step.observation}\n")
