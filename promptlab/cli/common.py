@@ -27,6 +27,8 @@ def friendly_errors() -> Iterator[None]:
         yield
     except PromptlabError as exc:
         fail(str(exc))
+    except OSError as exc:  # an unwritable --trace or --out path, a missing input file
+        fail(f"{exc.filename or 'file'}: {exc.strerror or exc}")
 
 
 def parse_vars(pairs: list[str]) -> dict[str, str]:

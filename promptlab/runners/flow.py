@@ -62,7 +62,7 @@ def drive(flow: Flow, backend: Backend, recorder: TraceRecorder) -> RunResult:
     except StopIteration as done:
         result: RunResult = done.value
         return result
-    except Exception as exc:
+    except BaseException as exc:  # Ctrl-C too: the trace file is closed with an "end" event
         _record_failure(recorder, exc)
         raise
 
@@ -76,12 +76,12 @@ async def adrive(flow: Flow, backend: Backend, recorder: TraceRecorder) -> RunRe
     except StopIteration as done:
         result: RunResult = done.value
         return result
-    except Exception as exc:
+    except BaseException as exc:  # cancellation too: the trace file is closed with an "end" event
         _record_failure(recorder, exc)
         raise
 
 
-def _record_failure(recorder: TraceRecorder, exc: Exception) -> None:
+def _record_failure(recorder: TraceRecorder, exc: BaseException) -> None:
     """Close the trace of a run that raised (a backend failure, a bad config) so the JSONL is complete."""
     if recorder.trace.status == "running":
         recorder.add("error", observation=f"{type(exc).__name__}: {exc}")

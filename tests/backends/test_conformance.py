@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
-from importlib.util import find_spec
 from typing import Any
 
 import pytest
@@ -23,7 +22,6 @@ class Case:
     name: str
     fixture: str
     """A fixture (session-scoped for real models) that returns the backend."""
-    requires: str | None = None
     """A module that must exist; the case is skipped until it does."""
     real: bool = True
     """A real model: marked slow, and its samples vary with the seed."""
@@ -34,7 +32,7 @@ class Case:
 CASES = [
     Case("mock", "mock_backend", real=False),
     Case("llamacpp", "llamacpp_backend"),
-    Case("hf", "hf_backend", requires="promptlab.backends.hf"),
+    Case("hf", "hf_backend"),
     Case("openai", "openai_backend", local_template=False),
 ]
 
@@ -61,12 +59,7 @@ def case(request: pytest.FixtureRequest) -> Case:
 
 @pytest.fixture
 def backend(case: Case, request: pytest.FixtureRequest) -> Iterator[Backend]:
-    if case.requires and find_spec(case.requires) is None:
-        pytest.skip(f"{case.requires} does not exist yet")
-    try:
-        yield request.getfixturevalue(case.fixture)
-    except pytest.FixtureLookupError:
-        pytest.skip(f"the {case.name} case needs a session fixture {case.fixture!r} (tests/conftest.py)")
+    yield request.getfixturevalue(case.fixture)
 
 
 def greedy(backend: Backend, prompt: str = PROMPT, **overrides: Any) -> Any:

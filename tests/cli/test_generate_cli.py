@@ -36,3 +36,13 @@ def test_bad_input_is_one_clear_line() -> None:
     result = runner.invoke(app, ["generate", "q", "--backend", "mock", "--temperature", "-1"])
     assert result.exit_code == 2
     assert "temperature" in result.output
+
+
+def test_an_unwritable_path_is_one_clear_line(tmp_path: Path) -> None:
+    script = tmp_path / "pal.json"
+    script.write_text(json.dumps(["def solution():\n    return 1\n"]))
+    trace = tmp_path / "missing-dir" / "trace.jsonl"
+    result = runner.invoke(app, ["run", "pal", "q?", "--backend", f"mock:{script}", "--trace", str(trace)])
+    assert result.exit_code == 2
+    assert f"error: {trace}: No such file or directory" in result.output
+    assert "Traceback" not in result.output

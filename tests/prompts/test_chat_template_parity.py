@@ -1,6 +1,6 @@
 """Model chat templates render exactly as transformers' apply_chat_template renders them.
 
-Every template in ../shared/data/chat_templates (the models' official strings, and
+Every template in tests/data/reference/chat_templates (the models' official strings, and
 chujiezheng's adapted ones with their documented preprocessing) is rendered with the same
 conversations through promptlab and through a real transformers tokenizer, built offline
 from a tiny WordLevel vocabulary, and the two strings are compared character for character.
@@ -16,10 +16,8 @@ import pytest
 from promptlab.chat import render_chat_template
 from promptlab.errors import TemplateError
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "chat_templates"
+DATA = Path(__file__).resolve().parents[1] / "data" / "reference" / "chat_templates"
 BOS, EOS = "<s>", "</s>"
-
-pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason="the shared chat templates are not present")
 
 SYSTEM = {"role": "system", "content": "You are a helpful assistant.\nAnswer briefly."}
 CONVERSATIONS: dict[str, list[dict[str, str]]] = {

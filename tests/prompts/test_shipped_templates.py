@@ -9,10 +9,8 @@ import pytest
 
 from promptlab.prompts import TemplateLibrary, shipped_templates_dir
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+DATA = Path(__file__).resolve().parents[1] / "data" / "reference"
 QUESTION = "Janet has 3 ducks and buys 2 more. How many ducks does she have?"
-
-pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason="the shared data directory is not present")
 
 
 @pytest.fixture(scope="module")

@@ -65,7 +65,8 @@ def test_parse_action(text: str, name: str, argument: Any) -> None:
 def test_unreadable_actions_explain_the_format(text: str, message: str) -> None:
     with pytest.raises(ActionParseError, match=message) as caught:
         parse_action(text)
-    assert "Search[" in str(caught.value) or "tool" in str(caught.value)
+    # Every message shows the model a form it can write instead.
+    assert "Tool[argument]" in str(caught.value) or '{"tool": NAME' in str(caught.value)
 
 
 @pytest.mark.parametrize(("completion", "thought", "action"), [

@@ -126,7 +126,7 @@ def test_slow_server_times_out_within_the_bound(local_wiki: LocalWikipedia) -> N
     started = time.perf_counter()
     observation = search.invoke("Mercury (planet)")
     elapsed = time.perf_counter() - started
-    assert observation.kind in ("error", "timeout")
+    assert observation.kind == "error"  # the HTTP deadline fired, not the tool's thread timeout
     assert "did not answer within 0.5 s" in observation.text
     assert elapsed < 1.6
 
