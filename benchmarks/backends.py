@@ -16,14 +16,11 @@ An engine registers its measurements in ENGINES: a function returning table rows
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import socket
 import statistics
-import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
@@ -115,40 +112,12 @@ def llamacpp_rows(rounds: int) -> list[Row]:
 
 
 # ------------------------------------------------------------------- OpenAI-compatible
-@contextlib.contextmanager
-def llama_server() -> Iterator[str]:
-    """llama-cpp-python's server on the embedded model, on a free port; yields the /v1 URL."""
-    from promptlab.backends.embedded import embedded_model_path
-    from promptlab.backends.llamacpp import default_threads
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    threads = str(default_threads())  # the same threads as LlamaCppBackend
-    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(embedded_model_path()),
-               "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096",
-               "--n_threads", threads, "--n_threads_batch", threads, "--interrupt_requests", "False"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/models", timeout=1).status_code == 200:
-                    break
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("llama_cpp.server did not start")
-            time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
 def openai_rows(rounds: int) -> list[Row]:
     from promptlab.backends.openai import OpenAIBackend
 
     rows: list[Row] = []
+    from promptlab.backends.llama_server import llama_server
+
     with llama_server() as url:
         backend = OpenAIBackend(url, dialect="llama-cpp")
         max_tokens = 128

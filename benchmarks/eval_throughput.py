@@ -16,22 +16,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from promptlab.backends.embedded import embedded_model_path
+from promptlab.backends.llama_server import llama_server
 from promptlab.backends.openai import OpenAIBackend
 from promptlab.eval.checkpoint import Checkpoint, EvalConfig
 from promptlab.eval.datasets import Dataset, load_dataset
@@ -40,53 +36,6 @@ from promptlab.eval.strategies import build_runner
 
 CONCURRENCY = (1, 4, 8)
 MAX_NEW_TOKENS = 24
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def llama_server(threads: int) -> Iterator[str]:
-    """Start llama-cpp-python's server on the embedded model; yield its /v1 URL; stop it."""
-    port = _free_port()
-    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(embedded_model_path()),
-               "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--n_threads", str(threads),
-               "--verbose", "False",
-               # By default the server drops the request in flight when another arrives: concurrent
-               # clients would see truncated responses.
-               "--interrupt_requests", "False"]
-    url = f"http://127.0.0.1:{port}/v1"
-    with tempfile.TemporaryFile() as log:
-        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            _wait_until_ready(server, url, log)
-            yield url
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-
-
-def _wait_until_ready(server: subprocess.Popen[bytes], url: str, log: IO[bytes]) -> None:
-    deadline = time.monotonic() + 120
-    while True:
-        if server.poll() is not None:
-            log.seek(0)
-            raise SystemExit(f"llama_cpp.server exited: {log.read().decode(errors='replace')[-2000:]}")
-        try:
-            if httpx.get(f"{url}/models", timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            raise SystemExit("llama_cpp.server did not start within 120 s")
-        time.sleep(0.3)
 
 
 class ParallelServer(httpx.AsyncBaseTransport):
@@ -100,7 +49,11 @@ class ParallelServer(httpx.AsyncBaseTransport):
         body = {"object": "text_completion", "model": "simulated",
                 "choices": [{"index": 0, "text": " 42", "finish_reason": "stop"}],
                 "usage": {"prompt_tokens": 40, "completion_tokens": 2}}
-        return httpx.Response(200, json=body)
+        if not json.loads(request.content).get("stream"):
+            return httpx.Response(200, json=body)
+        # A call with stop strings streams (the client trims stops): answer as SSE, as servers do.
+        events = f"data: {json.dumps(body)}\n\ndata: [DONE]\n\n".encode()
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=events)
 
 
 def evaluate(data: Dataset, backend: OpenAIBackend, spec: str, concurrency: int, items: int) -> tuple[float, float]:
@@ -133,7 +86,7 @@ def main() -> None:
         seconds, _ = evaluate(data, simulated, "openai:simulated", concurrency, args.items)
         rows.append((f"simulated parallel server ({args.delay_ms:g} ms/request)", concurrency, seconds, None))
 
-    with llama_server(args.threads) as url:
+    with llama_server(n_ctx=2048, threads=args.threads) as url:
         backend = OpenAIBackend(url, dialect="llama-cpp")
         evaluate(data, backend, f"openai:{url}", 1, 2)  # warm-up: model pages, HTTP connection
         for concurrency in CONCURRENCY:
