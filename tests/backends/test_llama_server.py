@@ -10,6 +10,6 @@ from promptlab.errors import BackendUnavailableError
 def test_a_server_that_cannot_start_raises_with_its_log(tmp_path: Path) -> None:
     broken = tmp_path / "broken.gguf"
     broken.write_bytes(b"GGUF" + b"\0" * 64)
-    with pytest.raises(BackendUnavailableError, match="llama_cpp.server exited"), llama_server(broken):
+    with pytest.raises(BackendUnavailableError, match=r"llama_cpp\.server exited"), llama_server(broken):
         pass
 
