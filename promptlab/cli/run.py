@@ -7,12 +7,13 @@ their own module (e.g. ``@run_app.command("react")``), sharing the options and
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
 
-from promptlab.backends import load_backend
+from promptlab.backends import Backend, load_backend
 from promptlab.cli.common import fail, friendly_errors, print_json
 from promptlab.prompts.fewshot import (
     BM25Selector,
@@ -26,6 +27,7 @@ from promptlab.prompts.fewshot import (
 )
 from promptlab.runners.answers import default_extractor
 from promptlab.runners.cot import ChainOfThoughtRunner
+from promptlab.runners.flow import Runner
 from promptlab.runners.pal import PALRunner
 from promptlab.runners.result import RunResult
 
@@ -56,6 +58,12 @@ def selector_for(examples: Path | None, shots: int | None, selector: SelectorNam
     kinds: dict[str, type[PoolSelector]] = {"fixed": FixedSelector, "random": RandomSelector, "bm25": BM25Selector,
                                             "similarity": SimilaritySelector, "mmr": MMRSelector}
     return kinds[selector](pool, k=shots)
+
+
+def run_on(spec: str, question: str, trace: Path | None, make_runner: Callable[[Backend], Runner]) -> RunResult:
+    """Load the backend ``spec`` names, answer ``question`` with the runner built on it, close the backend."""
+    with load_backend(spec) as engine:
+        return make_runner(engine).run(question, trace=trace)
 
 
 def report(result: RunResult, json_output: bool) -> None:
@@ -92,11 +100,9 @@ def cot(
     """Chain-of-thought with few-shot exemplars (default: 8 GSM8K ones); --n N votes over N samples."""
     with friendly_errors():
         chosen = selector_for(examples, shots, selector)
-        with load_backend(backend) as engine:
-            runner = ChainOfThoughtRunner(engine, examples=chosen, n=n, temperature=temperature,
-                                          max_new_tokens=max_new_tokens, seed=seed,
-                                          extractor=answer_regex or default_extractor)
-            result = runner.run(question, trace=trace)
+        result = run_on(backend, question, trace, lambda engine: ChainOfThoughtRunner(
+            engine, examples=chosen, n=n, temperature=temperature, max_new_tokens=max_new_tokens, seed=seed,
+            extractor=answer_regex or default_extractor))
     report(result, json_output)
 
 
@@ -120,8 +126,7 @@ def pal(
     """Program-aided LM: the model writes solution(), the sandbox runs it; --n N votes over N programs."""
     with friendly_errors():
         chosen = selector_for(examples, shots, selector)
-        with load_backend(backend) as engine:
-            runner = PALRunner(engine, examples=chosen, n=n, temperature=temperature, max_new_tokens=max_new_tokens,
-                               seed=seed, max_retries=max_retries, timeout=timeout, memory_mb=memory_mb)
-            result = runner.run(question, trace=trace)
+        result = run_on(backend, question, trace, lambda engine: PALRunner(
+            engine, examples=chosen, n=n, temperature=temperature, max_new_tokens=max_new_tokens, seed=seed,
+            max_retries=max_retries, timeout=timeout, memory_mb=memory_mb))
     report(result, json_output)

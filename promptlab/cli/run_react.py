@@ -9,9 +9,19 @@ from typing import Annotated, Any
 
 import typer
 
-from promptlab.backends import load_backend
+from promptlab.backends import Backend
 from promptlab.cli.common import fail, friendly_errors
-from promptlab.cli.run import BackendOpt, JsonOpt, MaxTokensOpt, QuestionArg, SeedOpt, TemperatureOpt, TraceOpt, report
+from promptlab.cli.run import (
+    BackendOpt,
+    JsonOpt,
+    MaxTokensOpt,
+    QuestionArg,
+    SeedOpt,
+    TemperatureOpt,
+    TraceOpt,
+    report,
+    run_on,
+)
 from promptlab.runners.cot import ChainOfThoughtRunner
 from promptlab.runners.react import ReActRunner
 from promptlab.runners.react_json import ChatReActRunner
@@ -43,15 +53,17 @@ def react(
     """ReAct (Yao et al., 2023): interleave reasoning and tool calls until the model gives an answer."""
     with friendly_errors():
         factory = tool_factory(tools, wiki_url, wiki_timeout, documents)
-        with load_backend(backend) as engine:
+
+        def build(engine: Backend) -> ReActRunner:
             fallback = None
             if fallback_cot:
                 fallback = ChainOfThoughtRunner(engine, template="cot_hotpotqa", n=fallback_cot, seed=seed,
                                                 extractor=r"Answer:\s*(.+)", max_new_tokens=max_new_tokens)
             runner_class = ChatReActRunner if chat else ReActRunner
-            runner = runner_class(engine, tools=factory, max_steps=max_steps, fallback=fallback,
-                                 temperature=temperature, max_new_tokens=max_new_tokens, seed=seed)
-            result = runner.run(question, trace=trace)
+            return runner_class(engine, tools=factory, max_steps=max_steps, fallback=fallback,
+                                temperature=temperature, max_new_tokens=max_new_tokens, seed=seed)
+
+        result = run_on(backend, question, trace, build)
     report(result, json_output)
 
 
