@@ -181,6 +181,25 @@ class Backend(ABC):
         self.close()
 
 
+class WrappingBackend(Backend):
+    """A backend in front of another: tokenizer, chat template and capabilities are the inner one's."""
+
+    def __init__(self, inner: Backend) -> None:
+        self.inner = inner
+        self.capabilities = inner.capabilities
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
+
+    @property
+    def chat_template(self) -> str:
+        return self.inner.chat_template
+
+    @property
+    def special_tokens(self) -> dict[str, str]:
+        return self.inner.special_tokens
+
+
 class Stopwatch:
     """Measures a call's latency: ``with Stopwatch() as sw: ...; sw.elapsed``."""
 

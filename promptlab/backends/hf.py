@@ -21,7 +21,7 @@ from typing import Any
 import torch
 from transformers import DynamicCache, StoppingCriteriaList
 
-from promptlab.backends.base import ALL_KNOBS, Backend, Capabilities, Completion, Stopwatch
+from promptlab.backends.base import ALL_KNOBS, Backend, Capabilities, Completion, Stopwatch, WrappingBackend
 from promptlab.backends.hf_adapters import AdapterSet
 from promptlab.backends.hf_cache import PrefixCache, truncate
 from promptlab.backends.hf_decoding import (
@@ -258,13 +258,13 @@ class HFBackend(Backend):
         self.clear_cache()
 
 
-class _AdapterView(Backend):
+class _AdapterView(WrappingBackend):
     """The same HFBackend, answering with one adapter active."""
 
     name = "hf"
-    capabilities = HFBackend.capabilities
 
     def __init__(self, backend: HFBackend, adapter: str | None) -> None:
+        super().__init__(backend)
         self.backend = backend
         self.adapter = adapter
 
@@ -273,17 +273,6 @@ class _AdapterView(Backend):
 
     def _stream(self, prompt: str, config: GenerationConfig) -> Iterator[str]:
         return self.backend.stream_with_adapter(prompt, config, self.adapter)
-
-    def count_tokens(self, text: str) -> int:
-        return self.backend.count_tokens(text)
-
-    @property
-    def chat_template(self) -> str:
-        return self.backend.chat_template
-
-    @property
-    def special_tokens(self) -> dict[str, str]:
-        return self.backend.special_tokens
 
 
 def _context_length(model_config: Any, tokenizer: Any) -> int | None:

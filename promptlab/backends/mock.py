@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from promptlab.backends.base import Backend, Capabilities, Completion, Usage
+from promptlab.backends.base import Backend, Capabilities, Completion, Usage, WrappingBackend
 from promptlab.config import GenerationConfig
 from promptlab.errors import BackendError, BackendSpecError, ReplayMissError
 from promptlab.stopping import StopMatcher
@@ -151,28 +151,16 @@ class MockBackend(Backend):
             ) from None
 
 
-class RecordingBackend(Backend):
+class RecordingBackend(WrappingBackend):
     """Wraps any backend and appends each call's completions to a JSONL file.
 
     Replay the file later with :meth:`MockBackend.replay`.
     """
 
     def __init__(self, inner: Backend, path: str | Path) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.path = Path(path)
         self.name = f"recording({inner.name})"
-        self.capabilities = inner.capabilities
-
-    def count_tokens(self, text: str) -> int:
-        return self.inner.count_tokens(text)
-
-    @property
-    def chat_template(self) -> str:
-        return self.inner.chat_template
-
-    @property
-    def special_tokens(self) -> dict[str, str]:
-        return self.inner.special_tokens
 
     def _generate(self, prompt: str, config: GenerationConfig) -> list[Completion]:
         completions = self.inner.generate(prompt, config)
