@@ -27,19 +27,43 @@ CHATML_TEMPLATE = (
 )
 
 
+class ToolCall(BaseModel):
+    """One tool call a model made: which tool, with which arguments, under which id.
+
+    ``arguments`` is the parsed JSON object, or None when the model's arguments were not a
+    JSON object; ``arguments_json`` is what the model sent, and ``error`` says what was wrong
+    with it (malformed JSON, an unknown tool, arguments failing the tool's schema). A runner
+    turns an erroneous call into an error observation; it never raises.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    arguments: dict[str, Any] | None = None
+    arguments_json: str = ""
+    error: str | None = None
+
+
 class Message(BaseModel):
-    """One chat turn."""
+    """One chat turn. An assistant turn may carry ``tool_calls``; a ``tool`` turn answers one by ``tool_call_id``."""
 
     model_config = ConfigDict(frozen=True)
 
     role: Role
-    content: str
+    content: str = ""
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str | None = None
+    name: str | None = None
 
 
-MessagesLike = Sequence[Message | Mapping[str, str]]
+MessagesLike = Sequence[Message | Mapping[str, Any]]
+
+ToolSchema = dict[str, Any]
+"""A tool in the OpenAI function format: ``{"type": "function", "function": {"name", "description", "parameters"}}``."""
 
 
-def as_messages(messages: Iterable[Message | Mapping[str, str]]) -> list[Message]:
+def as_messages(messages: Iterable[Message | Mapping[str, Any]]) -> list[Message]:
     """Normalise dicts such as ``{"role": "user", "content": "hi"}`` to Messages."""
     return [m if isinstance(m, Message) else Message.model_validate(m) for m in messages]
 
@@ -55,7 +79,7 @@ def render_chat_template(
 ) -> str:
     """Render a tokenizer ``chat_template`` exactly as transformers' apply_chat_template."""
     compiled = _compile(template)
-    payload = [m.model_dump() for m in as_messages(messages)]
+    payload = [template_payload(m) for m in as_messages(messages)]
     try:
         return compiled.render(
             messages=payload,
@@ -66,6 +90,23 @@ def render_chat_template(
         )
     except Exception as exc:  # a template refusing the conversation, or failing on it
         raise TemplateError(f"chat template failed: {exc}") from None
+
+
+def template_payload(message: Message) -> dict[str, Any]:
+    """A message as chat templates expect it (transformers' dict form); unset optional fields are absent."""
+    payload: dict[str, Any] = {"role": message.role, "content": message.content}
+    if message.tool_calls:
+        payload["tool_calls"] = [
+            {"id": call.id, "type": "function",
+             "function": {"name": call.name, "arguments": call.arguments if call.arguments is not None
+                          else call.arguments_json}}
+            for call in message.tool_calls
+        ]
+    if message.tool_call_id is not None:
+        payload["tool_call_id"] = message.tool_call_id
+    if message.name is not None:
+        payload["name"] = message.name
+    return payload
 
 
 def _raise_exception(message: str) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from promptlab.constraints import Constraint
 from promptlab.errors import ConfigError
 
 
@@ -22,12 +23,14 @@ class GenerationConfig(BaseModel):
     temperature: float = Field(0.0, ge=0.0, le=100.0, description="0 means greedy")
     top_k: int | None = Field(None, ge=1, description="keep the k most likely tokens")
     top_p: float = Field(1.0, gt=0.0, le=1.0, description="nucleus sampling mass")
+    min_p: float = Field(0.0, ge=0.0, le=1.0, description="drop tokens below min_p x the top token's probability")
     repetition_penalty: float = Field(1.0, gt=0.0, description="1.0 means none")
     do_sample: bool | None = Field(None, description="None: sample iff temperature > 0")
     num_beams: int = Field(1, ge=1, description="beam search width; 1 means no beams")
     n: int = Field(1, ge=1, le=1024, description="completions per prompt")
     stop: tuple[str, ...] = Field((), description="strings that end generation")
     seed: int | None = Field(None, ge=0, description="random seed for sampling")
+    constraint: Constraint | None = Field(None, description="regex, choice, JSON schema or grammar the output obeys")
 
     def __init__(self, **data: Any) -> None:
         try:
@@ -38,6 +41,8 @@ class GenerationConfig(BaseModel):
     @field_validator("stop", mode="before")
     @classmethod
     def _stop_as_tuple(cls, value: Any) -> Any:
+        if value is None:
+            return ()
         if isinstance(value, str):
             return (value,)
         return tuple(value) if isinstance(value, list) else value
@@ -68,9 +73,11 @@ class GenerationConfig(BaseModel):
         return self.do_sample if self.do_sample is not None else self.temperature > 0.0
 
     def with_overrides(self, **overrides: Any) -> GenerationConfig:
-        """A validated copy with some fields changed; ``None`` values are ignored."""
-        changes = {k: v for k, v in overrides.items() if v is not None}
-        return GenerationConfig(**{**self.model_dump(), **changes}) if changes else self
+        """A validated copy with the given fields changed (``None`` resets a field that allows it)."""
+        if not overrides:
+            return self
+        fields = {name: getattr(self, name) for name in type(self).model_fields}
+        return GenerationConfig(**{**fields, **overrides})
 
     def non_default_knobs(self) -> set[str]:
         """Names of the knobs set to something other than their default."""

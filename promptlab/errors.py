@@ -35,6 +35,22 @@ class UnsupportedKnobError(BackendError, ValueError):
         super().__init__(f"{message}: {hint}" if hint else message)
 
 
+class BackendClosedError(BackendError):
+    """A call reached a backend after its ``close()``."""
+
+
+class ConstraintViolationError(BackendError):
+    """A completion does not obey the call's constraint (a server ignored it, or it ran out of tokens).
+
+    ``text`` is the completion as generated; ``constraint`` describes what it had to match.
+    """
+
+    def __init__(self, message: str, *, text: str, constraint: str) -> None:
+        self.text = text
+        self.constraint = constraint
+        super().__init__(message)
+
+
 class ModelLoadError(BackendError):
     """A model file or directory is missing, corrupt or of an unsupported kind."""
 

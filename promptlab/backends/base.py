@@ -8,20 +8,25 @@ against declared capabilities, per-call overrides) is shared here.
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Generic, Literal, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from promptlab.chat import CHATML_TEMPLATE, MessagesLike, render_chat_template
+from promptlab.backends.gate import CallGate, GateHold
+from promptlab.chat import CHATML_TEMPLATE, Message, MessagesLike, ToolCall, ToolSchema, as_messages, render_chat_template
 from promptlab.config import GenerationConfig
-from promptlab.errors import UnsupportedKnobError
+from promptlab.constraints import JsonSchema
+from promptlab.errors import BackendClosedError, ConstraintViolationError, UnsupportedKnobError
 
-FinishReason = Literal["stop", "length", "eos"]
+FinishReason = Literal["stop", "length", "eos", "tool_calls"]
+ToolChoice = Literal["auto", "none", "required"] | str | None
+"""``"auto"`` (default), ``"none"``, ``"required"``, or the name of the one tool to call."""
+M = TypeVar("M", bound=BaseModel)
+R = TypeVar("R")
 
 ALL_KNOBS = frozenset(GenerationConfig.model_fields)
 
@@ -48,6 +53,8 @@ class Completion(BaseModel):
     """The stop string that fired, when ``finish_reason == "stop"``."""
     usage: Usage = Usage()
     latency_s: float = 0.0
+    tool_calls: tuple[ToolCall, ...] = ()
+    """Tool calls the model made (``chat(..., tools=...)``), each parsed and checked against its tool's schema."""
 
 
 @dataclass(frozen=True)
@@ -57,15 +64,42 @@ class Capabilities:
     knobs: frozenset[str] = ALL_KNOBS
     streaming: bool = False
     prefix_cache: bool = False
+    constraints: frozenset[str] = frozenset()
+    """Constraint kinds honoured (``regex``, ``choice``, ``json_schema``, ``grammar``); others are refused."""
+    concurrent: bool = False
+    """Calls may overlap (a server, or an engine that batches them itself); otherwise the base serialises them."""
     notes: dict[str, str] = field(default_factory=dict)
     """Per-knob hints shown when a knob is rejected (what to do instead)."""
 
 
+class Structured(BaseModel, Generic[M]):
+    """A validated structured answer and the completion it was parsed from."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    value: M
+    completion: Completion
+
+
 class Backend(ABC):
-    """Base class of every engine. Thread-safety: one call at a time per instance."""
+    """Base class of every engine.
+
+    Lifecycle: every backend is a context manager; after :meth:`close` any call raises
+    :class:`BackendClosedError`. Concurrency: a backend whose capabilities say
+    ``concurrent=False`` (local engines) runs one call at a time, whatever mix of threads
+    and asyncio tasks calls it; servers (and engines that batch concurrent calls
+    themselves) declare ``concurrent=True`` and run calls side by side.
+    """
 
     name: str = "backend"
     capabilities: Capabilities = Capabilities()
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
+        # Set up here, not in __init__, so that engines need not remember super().__init__().
+        self = super().__new__(cls)
+        self._gate = CallGate()
+        self._closed = False
+        return self
 
     # ----------------------------------------------------------------- engine hooks
     @abstractmethod
@@ -75,6 +109,26 @@ class Backend(ABC):
     @abstractmethod
     def count_tokens(self, text: str) -> int:
         """Number of tokens ``text`` encodes to with this model's tokenizer."""
+
+    def _chat(
+        self, messages: list[Message], config: GenerationConfig, tools: list[ToolSchema] | None, tool_choice: ToolChoice
+    ) -> list[Completion]:
+        """Reply to a conversation. Default: the model's chat template, then :meth:`_generate`.
+
+        A backend with a native chat form (a server's ``/chat/completions``) overrides this.
+        """
+        prompt = self.format_chat(messages, tools=tools)
+        return self._generate(prompt, config)
+
+    def _stream(self, prompt: str, config: GenerationConfig) -> Iterator[str]:
+        raise UnsupportedKnobError(self.name, "streaming")
+
+    def _stream_chat(self, messages: list[Message], config: GenerationConfig) -> Iterator[str]:
+        """Stream a reply to a conversation. Default: the chat template, then :meth:`_stream`."""
+        return self._stream(self.format_chat(messages), config)
+
+    def _close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
+        """Release the engine's resources (model memory, connections); called once."""
 
     @property
     def chat_template(self) -> str:
@@ -86,48 +140,96 @@ class Backend(ABC):
         """``bos_token`` / ``eos_token`` strings handed to the chat template."""
         return {}
 
-    def _stream(self, prompt: str, config: GenerationConfig) -> Iterator[str]:
-        raise UnsupportedKnobError(self.name, "streaming")
+    # ------------------------------------------------------------------- lifecycle
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
 
-    def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
-        """Release the engine's resources (model memory, connections)."""
+    def close(self) -> None:
+        """Release the engine's resources; later calls raise :class:`BackendClosedError`. Idempotent."""
+        if self._closed:
+            return
+        with self._gate.hold(self.capabilities.concurrent):  # let a call in flight finish first
+            self._closed = True
+            self._close()
+
+    async def aclose(self) -> None:
+        """Async :meth:`close`."""
+        await asyncio.to_thread(self.close)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
 
     # ------------------------------------------------------------------- public API
     def generate(self, prompt: str, config: GenerationConfig | None = None, **overrides: Any) -> list[Completion]:
         """Complete one prompt; returns ``n`` completions."""
-        return self._generate(prompt, self.resolve_config(config, overrides))
+        resolved = self.resolve_config(config, overrides)
+        return self._call(self._generate, prompt, resolved)
 
     def generate_batch(
         self, prompts: Sequence[str], config: GenerationConfig | None = None, **overrides: Any
     ) -> list[list[Completion]]:
         """Complete several prompts; returns one list of ``n`` completions per prompt."""
         resolved = self.resolve_config(config, overrides)
-        return self._generate_batch(list(prompts), resolved)
+        return self._call(self._generate_batch, list(prompts), resolved)
 
     def complete(self, prompt: str, config: GenerationConfig | None = None, **overrides: Any) -> Completion:
         """The first completion of one prompt: the common single-answer case."""
         return self.generate(prompt, config, **overrides)[0]
 
     def chat(
-        self, messages: MessagesLike, config: GenerationConfig | None = None, **overrides: Any
+        self, messages: MessagesLike, config: GenerationConfig | None = None, *,
+        tools: Sequence[ToolSchema] | None = None, tool_choice: ToolChoice = None, **overrides: Any,
     ) -> list[Completion]:
-        """Reply to a conversation, formatted with the model's own chat template."""
-        return self.generate(self.format_chat(messages), config, **overrides)
+        """Reply to a conversation; with ``tools``, completions carry the model's ``tool_calls``."""
+        resolved = self.resolve_config(config, overrides)
+        return self._call(self._chat, as_messages(messages), resolved, _tool_list(tools), tool_choice)
 
-    def format_chat(self, messages: MessagesLike, *, add_generation_prompt: bool = True) -> str:
-        """The exact prompt text ``chat`` sends for these messages."""
+    def format_chat(
+        self, messages: MessagesLike, *, add_generation_prompt: bool = True, tools: Sequence[ToolSchema] | None = None
+    ) -> str:
+        """The exact prompt text the model's chat template makes of these messages (and tools)."""
+        extra: dict[str, Any] = {"tools": list(tools)} if tools else {}
         return render_chat_template(
-            self.chat_template, messages, add_generation_prompt=add_generation_prompt, **self.special_tokens
+            self.chat_template, messages, add_generation_prompt=add_generation_prompt, **self.special_tokens, **extra
         )
 
     def stream(self, prompt: str, config: GenerationConfig | None = None, **overrides: Any) -> Iterator[str]:
         """Yield text chunks as they are decoded; text that may become a stop is held back."""
-        resolved = self.resolve_config(config, overrides)
-        if resolved.n != 1:
-            raise UnsupportedKnobError(self.name, "n", "streaming yields one completion; use n=1")
-        if not self.capabilities.streaming:
-            raise UnsupportedKnobError(self.name, "streaming")
-        return self._stream(prompt, resolved)
+        resolved = self._stream_config(config, overrides)
+        return self._call_stream(self._stream, prompt, resolved)
+
+    def stream_chat(
+        self, messages: MessagesLike, config: GenerationConfig | None = None, **overrides: Any
+    ) -> Iterator[str]:
+        """Stream the reply to a conversation, chunk by chunk."""
+        resolved = self._stream_config(config, overrides)
+        return self._call_stream(self._stream_chat, as_messages(messages), resolved)
+
+    def generate_structured(
+        self, prompt: str, schema: type[M], config: GenerationConfig | None = None, **overrides: Any
+    ) -> Structured[M]:
+        """Generate one JSON value constrained to ``schema`` (a pydantic model) and validate it."""
+        resolved = self._structured_config(schema, config, overrides)
+        return parse_structured(schema, self._call(self._generate, prompt, resolved)[0], resolved)
+
+    def chat_structured(
+        self, messages: MessagesLike, schema: type[M], config: GenerationConfig | None = None, **overrides: Any
+    ) -> Structured[M]:
+        """:meth:`generate_structured` for a conversation."""
+        resolved = self._structured_config(schema, config, overrides)
+        completion = self._call(self._chat, as_messages(messages), resolved, None, None)[0]
+        return parse_structured(schema, completion, resolved)
 
     async def agenerate(
         self, prompt: str, config: GenerationConfig | None = None, **overrides: Any
@@ -144,41 +246,91 @@ class Backend(ABC):
         return list(await asyncio.gather(*(self._agenerate(p, resolved) for p in prompts)))
 
     async def achat(
-        self, messages: MessagesLike, config: GenerationConfig | None = None, **overrides: Any
+        self, messages: MessagesLike, config: GenerationConfig | None = None, *,
+        tools: Sequence[ToolSchema] | None = None, tool_choice: ToolChoice = None, **overrides: Any,
     ) -> list[Completion]:
         """Async :meth:`chat`."""
-        return await self.agenerate(self.format_chat(messages), config, **overrides)
+        resolved = self.resolve_config(config, overrides)
+        return await self._achat(as_messages(messages), resolved, _tool_list(tools), tool_choice)
+
+    async def agenerate_structured(
+        self, prompt: str, schema: type[M], config: GenerationConfig | None = None, **overrides: Any
+    ) -> Structured[M]:
+        """Async :meth:`generate_structured`."""
+        resolved = self._structured_config(schema, config, overrides)
+        return parse_structured(schema, (await self._agenerate(prompt, resolved))[0], resolved)
+
+    async def achat_structured(
+        self, messages: MessagesLike, schema: type[M], config: GenerationConfig | None = None, **overrides: Any
+    ) -> Structured[M]:
+        """Async :meth:`chat_structured`."""
+        resolved = self._structured_config(schema, config, overrides)
+        completion = (await self._achat(as_messages(messages), resolved, None, None))[0]
+        return parse_structured(schema, completion, resolved)
 
     def resolve_config(self, config: GenerationConfig | None, overrides: dict[str, Any]) -> GenerationConfig:
         """Apply per-call overrides and reject knobs this backend cannot honour."""
+        self._ensure_open()
         resolved = (config or GenerationConfig()).with_overrides(**overrides)
         self.check_config(resolved)
         return resolved
 
     def check_config(self, config: GenerationConfig) -> None:
-        """Raise :class:`UnsupportedKnobError` for a set knob outside the capabilities."""
-        for knob in sorted(config.non_default_knobs() - self.capabilities.knobs):
+        """Raise :class:`UnsupportedKnobError` for a set knob or constraint kind outside the capabilities."""
+        for knob in sorted(config.non_default_knobs() - self.capabilities.knobs - {"constraint"}):
             raise UnsupportedKnobError(self.name, knob, self.capabilities.notes.get(knob, ""))
+        if config.constraint is not None and config.constraint.kind not in self.capabilities.constraints:
+            knob = f"constraint {config.constraint.kind!r}"
+            raise UnsupportedKnobError(self.name, knob, self.capabilities.notes.get("constraint", ""))
 
     # ------------------------------------------------------------- overridable paths
     def _generate_batch(self, prompts: list[str], config: GenerationConfig) -> list[list[Completion]]:
         return [self._generate(p, config) for p in prompts]
 
     async def _agenerate(self, prompt: str, config: GenerationConfig) -> list[Completion]:
-        # Local engines are CPU/GPU bound and not re-entrant: run them off the event
-        # loop, one call at a time per instance.
-        return await asyncio.to_thread(self._generate_locked, prompt, config)
+        # Local engines are CPU/GPU bound: run them off the event loop, under the call gate.
+        return await asyncio.to_thread(self._call, self._generate, prompt, config)
 
-    def _generate_locked(self, prompt: str, config: GenerationConfig) -> list[Completion]:
-        lock = self.__dict__.setdefault("_engine_lock", threading.Lock())
-        with lock:
-            return self._generate(prompt, config)
+    async def _achat(
+        self, messages: list[Message], config: GenerationConfig, tools: list[ToolSchema] | None, tool_choice: ToolChoice
+    ) -> list[Completion]:
+        return await asyncio.to_thread(self._call, self._chat, messages, config, tools, tool_choice)
 
-    def __enter__(self) -> Backend:
-        return self
+    # ---------------------------------------------------------------------- helpers
+    def _ensure_open(self) -> None:
+        if self._closed:
+            raise BackendClosedError(f"the {self.name} backend is closed: create a new one to make more calls")
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def _call(self, method: Callable[..., R], *args: Any) -> R:
+        """Run one engine call under the concurrency policy."""
+        with self._gate.hold(self.capabilities.concurrent):
+            self._ensure_open()
+            return method(*args)
+
+    def _call_stream(self, method: Callable[..., Iterator[str]], *args: Any) -> Iterator[str]:
+        """Start a stream now (errors surface here) and hold the gate until it is exhausted or closed."""
+        hold = self._gate.hold(self.capabilities.concurrent)
+        hold.__enter__()
+        try:
+            self._ensure_open()
+            chunks = method(*args)
+        except BaseException:
+            hold.__exit__(None, None, None)
+            raise
+        return GatedStream(chunks, hold)
+
+    def _stream_config(self, config: GenerationConfig | None, overrides: dict[str, Any]) -> GenerationConfig:
+        resolved = self.resolve_config(config, overrides)
+        if resolved.n != 1:
+            raise UnsupportedKnobError(self.name, "n", "streaming yields one completion; use n=1")
+        if not self.capabilities.streaming:
+            raise UnsupportedKnobError(self.name, "streaming")
+        return resolved
+
+    def _structured_config(
+        self, schema: type[BaseModel], config: GenerationConfig | None, overrides: dict[str, Any]
+    ) -> GenerationConfig:
+        return self.resolve_config(config, {**overrides, "constraint": JsonSchema.of(schema), "n": 1})
 
 
 class WrappingBackend(Backend):
@@ -210,3 +362,50 @@ class Stopwatch:
 
     def __exit__(self, *exc: object) -> None:
         self.elapsed = time.perf_counter() - self._start
+
+
+def parse_structured(schema: type[M], completion: Completion, config: GenerationConfig) -> Structured[M]:
+    """Validate a completion against ``schema``; :class:`ConstraintViolationError` with the text if it fails."""
+    constraint = config.constraint.describe() if config.constraint is not None else schema.__name__
+    if completion.finish_reason == "length":
+        raise ConstraintViolationError(
+            f"the structured answer was cut off at max_new_tokens={config.max_new_tokens} before it was complete: "
+            "raise max_new_tokens", text=completion.text, constraint=constraint)
+    try:
+        value = schema.model_validate_json(completion.text)
+    except ValueError as exc:
+        raise ConstraintViolationError(
+            f"the completion is not a valid {schema.__name__}: {str(exc).splitlines()[0]}",
+            text=completion.text, constraint=constraint) from None
+    return Structured[M](value=value, completion=completion)
+
+
+def _tool_list(tools: Sequence[ToolSchema] | None) -> list[ToolSchema] | None:
+    return list(tools) if tools else None
+
+
+class GatedStream(Iterator[str]):
+    """A stream that releases its backend's gate when exhausted, closed or dropped."""
+
+    def __init__(self, chunks: Iterator[str], hold: GateHold) -> None:
+        self._chunks = chunks
+        self._hold = hold
+
+    def __next__(self) -> str:
+        try:
+            return next(self._chunks)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Stop the stream early; the engine abandons the generation."""
+        close = getattr(self._chunks, "close", None)
+        try:
+            if close is not None:
+                close()
+        finally:
+            self._hold.__exit__(None, None, None)
+
+    def __del__(self) -> None:
+        self.close()

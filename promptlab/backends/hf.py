@@ -254,7 +254,7 @@ class HFBackend(Backend):
         with self._lock:
             self._prefix.clear()
 
-    def close(self) -> None:
+    def _close(self) -> None:
         self.clear_cache()
 
 

@@ -121,7 +121,7 @@ class LlamaCppBackend(Backend):
         """Tokens ``text`` takes as a prompt (including a BOS token if the model adds one)."""
         return len(self._tokenize(text))
 
-    def close(self) -> None:
+    def _close(self) -> None:
         self._llm.close()
 
     # -------------------------------------------------------------------- decoding

@@ -42,7 +42,7 @@ class MockBackend(Backend):
     """
 
     name = "mock"
-    capabilities = Capabilities(streaming=True)
+    capabilities = Capabilities(streaming=True, concurrent=True)
 
     def __init__(
         self,
@@ -174,7 +174,7 @@ class RecordingBackend(WrappingBackend):
             sink.write(json.dumps(record, ensure_ascii=False) + "\n")
         return completions
 
-    def close(self) -> None:
+    def _close(self) -> None:
         self.inner.close()
 
 

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from promptlab.backends.base import ALL_KNOBS, Backend, Capabilities, Completion, Usage
+from promptlab.backends.base import ALL_KNOBS, Backend, Capabilities, Completion, ToolChoice, Usage
 from promptlab.backends.exchange import (
     CloseStream,
     Emit,
@@ -49,7 +49,7 @@ from promptlab.backends.openai_protocol import (
     parse_tokens,
     request_body,
 )
-from promptlab.chat import MessagesLike, as_messages
+from promptlab.chat import Message, ToolSchema
 from promptlab.config import GenerationConfig
 from promptlab.errors import BackendError, BackendSpecError, BackendUnavailableError, UnsupportedKnobError
 from promptlab.stopping import StopMatcher
@@ -117,6 +117,7 @@ class OpenAIBackend(Backend):
         self.capabilities = Capabilities(
             knobs=ALL_KNOBS - unsupported,
             streaming=True,
+            concurrent=True,
             notes={"num_beams": "OpenAI-compatible servers do not do beam search; sample n completions instead",
                    "top_k": hint, "repetition_penalty": hint},
         )
@@ -131,24 +132,25 @@ class OpenAIBackend(Backend):
             )
         return self._chat_template
 
-    def chat(
-        self, messages: MessagesLike, config: GenerationConfig | None = None, **overrides: Any
+    def _chat(
+        self, messages: list[Message], config: GenerationConfig, tools: list[ToolSchema] | None, tool_choice: ToolChoice
     ) -> list[Completion]:
         """Send the messages to ``/chat/completions``: the server applies the model's template."""
-        flow = self._completion_flow("chat", _wire(messages), self.resolve_config(config, overrides), emit=False)
-        return _run(drive(self._client, flow))
+        return _run(drive(self._client, self._completion_flow("chat", _wire(messages), config, emit=False)))
 
-    async def achat(
-        self, messages: MessagesLike, config: GenerationConfig | None = None, **overrides: Any
+    async def _achat(
+        self, messages: list[Message], config: GenerationConfig, tools: list[ToolSchema] | None, tool_choice: ToolChoice
     ) -> list[Completion]:
-        flow = self._completion_flow("chat", _wire(messages), self.resolve_config(config, overrides), emit=False)
-        return await adrive(self._async_client(), flow)
+        return await adrive(self._async_client(), self._completion_flow("chat", _wire(messages), config, emit=False))
+
+    def _stream_chat(self, messages: list[Message], config: GenerationConfig) -> Iterator[str]:
+        return _texts(drive(self._client, self._completion_flow("chat", _wire(messages), config, emit=True)))
 
     def count_tokens(self, text: str) -> int:
         """Tokens of ``text`` by the server's tokenize endpoint (llama.cpp, vLLM); others raise."""
         return _run(drive(self._client, self._count_flow(text)))
 
-    def close(self) -> None:
+    def _close(self) -> None:
         self._client.close()
         self._async_clients.clear()  # their event loops own them; they close with their connections
 
@@ -365,8 +367,8 @@ def _what(request: HttpRequest) -> str:
     return f"{request.method} {request.url}"
 
 
-def _wire(messages: MessagesLike) -> list[dict[str, str]]:
-    return [{"role": m.role, "content": m.content} for m in as_messages(messages)]
+def _wire(messages: list[Message]) -> list[dict[str, str]]:
+    return [{"role": m.role, "content": m.content} for m in messages]
 
 
 def _split(total: int | None, parts: int) -> list[int]:

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from promptlab.backends.base import Backend, Completion
+from promptlab.backends.base import Backend, Completion, ToolChoice
+from promptlab.chat import Message, ToolSchema
 from promptlab.config import GenerationConfig
 from promptlab.errors import ConfigError
 from promptlab.runners.result import RunResult
@@ -48,6 +49,26 @@ class Generate(Effect):
 
     async def aperform(self, backend: Backend) -> list[Completion]:
         return await backend.agenerate(self.prompt, self.config)
+
+
+@dataclass(frozen=True)
+class Chat(Effect):
+    """Reply to ``messages`` (with ``tools``, the completions carry tool calls); the flow receives ``list[Completion]``.
+
+    Runners whose template is a chat template yield this instead of formatting the
+    conversation themselves: a server applies its own template, a local engine the model's.
+    """
+
+    messages: tuple[Message, ...]
+    config: GenerationConfig
+    tools: tuple[ToolSchema, ...] | None = None
+    tool_choice: ToolChoice = None
+
+    def perform(self, backend: Backend) -> list[Completion]:
+        return backend.chat(self.messages, self.config, tools=self.tools, tool_choice=self.tool_choice)
+
+    async def aperform(self, backend: Backend) -> list[Completion]:
+        return await backend.achat(self.messages, self.config, tools=self.tools, tool_choice=self.tool_choice)
 
 
 Flow = Generator[Effect, Any, RunResult]
