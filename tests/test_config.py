@@ -60,10 +60,14 @@ def test_do_sample_without_temperature() -> None:
     assert GenerationConfig(do_sample=False, temperature=0.7).sampling is False
 
 
-def test_overrides_are_validated_and_none_ignored() -> None:
-    base = GenerationConfig(max_new_tokens=10)
-    assert base.with_overrides(max_new_tokens=None) is base
+def test_overrides_are_validated_and_none_resets() -> None:
+    base = GenerationConfig(max_new_tokens=10, seed=3, top_k=5)
+    assert base.with_overrides() is base
+    assert base.with_overrides(seed=None, top_k=None).seed is None
+    assert base.with_overrides(seed=None).top_k == 5
     assert base.with_overrides(temperature=0.5).temperature == 0.5
+    with pytest.raises(ConfigError, match="max_new_tokens"):
+        base.with_overrides(max_new_tokens=None)
     with pytest.raises(ConfigError, match="top_p"):
         base.with_overrides(top_p=2)
 

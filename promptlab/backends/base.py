@@ -17,7 +17,15 @@ from typing import Any, Generic, Literal, Self, TypeVar
 from pydantic import BaseModel, ConfigDict
 
 from promptlab.backends.gate import CallGate, GateHold
-from promptlab.chat import CHATML_TEMPLATE, Message, MessagesLike, ToolCall, ToolSchema, as_messages, render_chat_template
+from promptlab.chat import (
+    CHATML_TEMPLATE,
+    Message,
+    MessagesLike,
+    ToolCall,
+    ToolSchema,
+    as_messages,
+    render_chat_template,
+)
 from promptlab.config import GenerationConfig
 from promptlab.constraints import JsonSchema
 from promptlab.errors import BackendClosedError, ConstraintViolationError, UnsupportedKnobError
@@ -28,7 +36,8 @@ ToolChoice = Literal["auto", "none", "required"] | str | None
 M = TypeVar("M", bound=BaseModel)
 R = TypeVar("R")
 
-ALL_KNOBS = frozenset(GenerationConfig.model_fields)
+ALL_KNOBS = frozenset(GenerationConfig.model_fields) - {"constraint"}
+"""The decoding knobs; constraints are declared separately (``Capabilities.constraints``)."""
 
 
 class Usage(BaseModel):
@@ -93,6 +102,8 @@ class Backend(ABC):
 
     name: str = "backend"
     capabilities: Capabilities = Capabilities()
+    _gate: CallGate
+    _closed: bool
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Self:
         # Set up here, not in __init__, so that engines need not remember super().__init__().

@@ -52,7 +52,8 @@ def special_ids(tokenizer: Any, model_generation_config: Any) -> SpecialIds:
 
 def hf_generation_config(config: GenerationConfig, max_new_tokens: int, ids: SpecialIds) -> Any:
     """Every knob that applies spelled out, so no default from a checkpoint's generation_config.json leaks in."""
-    sampling = {"temperature": config.temperature, "top_k": config.top_k or 0, "top_p": config.top_p}
+    sampling = {"temperature": config.temperature, "top_k": config.top_k or 0, "top_p": config.top_p,
+                "min_p": config.min_p or None}
     build: Any = HFGenerationConfig
     return build(
         **ids.hf_fields(),

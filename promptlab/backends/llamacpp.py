@@ -241,7 +241,7 @@ def _sampling(config: GenerationConfig) -> dict[str, Any]:
         "temp": config.temperature if config.sampling else 0.0,
         "top_k": config.top_k or 0,
         "top_p": config.top_p,
-        "min_p": 0.0,
+        "min_p": config.min_p,
         "typical_p": 1.0,
         "repeat_penalty": config.repetition_penalty,
     }

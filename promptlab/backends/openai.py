@@ -113,13 +113,15 @@ class OpenAIBackend(Backend):
             unsupported.add("top_k")
         if self._dialect.repetition_penalty is None:
             unsupported.add("repetition_penalty")
+        if self._dialect.min_p is None:
+            unsupported.add("min_p")
         hint = f"the {dialect!r} server dialect has no such parameter; use dialect='vllm' or 'llama-cpp' if yours does"
         self.capabilities = Capabilities(
             knobs=ALL_KNOBS - unsupported,
             streaming=True,
             concurrent=True,
             notes={"num_beams": "OpenAI-compatible servers do not do beam search; sample n completions instead",
-                   "top_k": hint, "repetition_penalty": hint},
+                   "top_k": hint, "repetition_penalty": hint, "min_p": hint},
         )
 
     # ------------------------------------------------------------------ public API

@@ -41,6 +41,8 @@ class Dialect:
     top_k_disabled: int = 0
     """The value that turns top-k off, sent when ``top_k`` is None (servers default to 40 or 50)."""
     repetition_penalty: str | None = None
+    min_p: str | None = None
+    """Parameter name for min-p; None: the server has none (the knob is rejected)."""
     always: Mapping[str, Any] = field(default_factory=dict)
     """Sent with every request, to pin server defaults that would change decoding."""
     tokenize: tuple[TokenizeRoute, ...] = ()
@@ -53,7 +55,7 @@ DIALECTS: dict[str, Dialect] = {
         top_k="top_k",
         top_k_disabled=-1,
         repetition_penalty="repetition_penalty",
-        always={"min_p": 0.0},
+        min_p="min_p",
         tokenize=(TokenizeRoute("/tokenize", "prompt", sends_model=True),),
     ),
     "llama-cpp": Dialect(
@@ -61,9 +63,10 @@ DIALECTS: dict[str, Dialect] = {
         top_k="top_k",
         top_k_disabled=0,
         repetition_penalty="repeat_penalty",
-        # llama-cpp-python's server defaults to min_p 0.05 (and repeat_penalty 1.1, always sent);
-        # llama.cpp's own server to typical_p 1.0 too: pin all of them.
-        always={"min_p": 0.0, "typical_p": 1.0},
+        min_p="min_p",
+        # llama-cpp-python's server defaults to min_p 0.05 and repeat_penalty 1.1 (both always sent);
+        # llama.cpp's own server to typical_p 1.0 too: pin it.
+        always={"typical_p": 1.0},
         tokenize=(TokenizeRoute("/extras/tokenize", "input"), TokenizeRoute("/tokenize", "content")),
     ),
 }
@@ -101,6 +104,8 @@ def request_body(
         body[dialect.top_k] = config.top_k if config.top_k is not None else dialect.top_k_disabled
     if dialect.repetition_penalty is not None:
         body[dialect.repetition_penalty] = config.repetition_penalty
+    if dialect.min_p is not None:
+        body[dialect.min_p] = config.min_p
     if stream:
         body["stream_options"] = {"include_usage": True}
     body.update(extra_body)

@@ -28,6 +28,7 @@ from promptlab.runners.flow import Effect, Flow, Generate, Runner
 from promptlab.runners.react_effects import CallTool, GenerateOrOverflow, QuestionRunner, RunFallback
 from promptlab.runners.react_parse import ActionParseError, ParsedAction, parse_action, split_thought
 from promptlab.runners.result import RunResult
+from promptlab.runners.sampling import given
 from promptlab.tools import Observation, Tool, ToolRegistry, wikipedia_tools
 from promptlab.tools.wikipedia import WIKIPEDIA_API_URL
 from promptlab.tracing import TraceRecorder
@@ -87,7 +88,7 @@ class ReActRunner(Runner):
         self._template = template
         self._library = library
         self._templates: dict[bool, PromptTemplate] = {}
-        base = (config or DEFAULT_CONFIG).with_overrides(**overrides)
+        base = (config or DEFAULT_CONFIG).with_overrides(**given(overrides))
         # One config per step, built once: the stop names the step's own Observation line.
         self._step_configs = [base.with_overrides(stop=(*base.stop, f"\nObservation {i}:"))
                               for i in range(1, max_steps + 1)]

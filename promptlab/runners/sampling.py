@@ -17,9 +17,15 @@ SELF_CONSISTENCY_TEMPERATURE = 0.7
 """Used when ``n > 1`` samples are asked for with greedy decoding (Wang et al. sample at 0.5-0.7)."""
 
 
+def given(overrides: dict[str, Any]) -> dict[str, Any]:
+    """The overrides a caller actually gave: runner keyword arguments use None for "not given"."""
+    return {name: value for name, value in overrides.items() if value is not None}
+
+
 def sampling_config(base: GenerationConfig, n: int, overrides: dict[str, Any]) -> GenerationConfig:
     """``base`` with the overrides and ``n``; n greedy samples would be identical, so ``n > 1`` samples
     at :data:`SELF_CONSISTENCY_TEMPERATURE` unless a temperature was chosen."""
+    overrides = given(overrides)
     if n > 1 and overrides.get("temperature") is None and not base.sampling and base.num_beams < n:
         overrides = {**overrides, "temperature": SELF_CONSISTENCY_TEMPERATURE}
     return base.with_overrides(n=n, **overrides)

@@ -40,7 +40,7 @@ PROMPT = "Here is a list of the planets of the solar system, in order:"
 MESSAGES = [{"role": "user", "content": "Name three colours."}]
 NEVER = "\u2603never-generated\u2603"
 KNOB_VALUES: dict[str, Any] = {
-    "max_new_tokens": 3, "temperature": 0.7, "top_k": 5, "top_p": 0.9, "repetition_penalty": 1.3,
+    "max_new_tokens": 3, "temperature": 0.7, "top_k": 5, "top_p": 0.9, "min_p": 0.1, "repetition_penalty": 1.3,
     "do_sample": False, "num_beams": 2, "n": 1, "stop": ("\n\n",), "seed": 1,
 }  # fmt: skip
 
