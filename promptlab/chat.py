@@ -17,6 +17,18 @@ from pydantic import BaseModel, ConfigDict
 
 from promptlab.errors import TemplateError
 
+__all__ = [
+    "CHATML_TEMPLATE",
+    "Message",
+    "MessagesLike",
+    "Role",
+    "ToolCall",
+    "ToolSchema",
+    "as_messages",
+    "render_chat_template",
+    "template_payload",
+]
+
 Role = Literal["system", "user", "assistant", "tool"]
 
 CHATML_TEMPLATE = (

@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from promptlab.constraints import Constraint
 from promptlab.errors import ConfigError
 
+__all__ = ["GenerationConfig"]
+
 
 class GenerationConfig(BaseModel):
     """How to decode: greedy unless ``temperature > 0`` or ``do_sample=True``.

@@ -17,6 +17,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+__all__ = ["ALL_CONSTRAINT_KINDS", "Choice", "Constraint", "ConstraintKind", "Grammar", "JsonSchema", "Regex"]
+
 ConstraintKind = Literal["regex", "choice", "json_schema", "grammar"]
 ALL_CONSTRAINT_KINDS: frozenset[str] = frozenset({"regex", "choice", "json_schema", "grammar"})
 

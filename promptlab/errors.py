@@ -6,6 +6,27 @@
 
 from __future__ import annotations
 
+__all__ = [
+    "BackendClosedError",
+    "BackendError",
+    "BackendSpecError",
+    "BackendUnavailableError",
+    "ConfigError",
+    "ConstraintViolationError",
+    "ContextLengthError",
+    "DatasetError",
+    "ModelLoadError",
+    "PromptlabError",
+    "ReplayMissError",
+    "SandboxError",
+    "ServerResponseError",
+    "TemplateError",
+    "TemplateNotFoundError",
+    "TemplateSecurityError",
+    "ToolError",
+    "UnsupportedKnobError",
+]
+
 
 class PromptlabError(Exception):
     """Root of every error raised by promptlab."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+__all__ = ["StopMatch", "StopMatcher", "find_stop"]
+
 
 @dataclass(frozen=True)
 class StopMatch:

@@ -9,6 +9,8 @@ from typing import IO, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+__all__ = ["Step", "Trace", "TraceRecorder", "read_traces", "write_trace"]
+
 
 class Step(BaseModel):
     """One step of a run: a model call, a tool call, a sandbox run, a vote."""

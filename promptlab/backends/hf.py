@@ -21,10 +21,9 @@ from typing import Any
 import torch
 from transformers import DynamicCache, StoppingCriteriaList
 
-from promptlab.backends.base import ALL_KNOBS, Backend, Capabilities, Completion, Stopwatch, WrappingBackend
-from promptlab.backends.hf_adapters import AdapterSet
-from promptlab.backends.hf_cache import PrefixCache, truncate
-from promptlab.backends.hf_decoding import (
+from promptlab.backends._hf_adapters import AdapterSet
+from promptlab.backends._hf_cache import PrefixCache, truncate
+from promptlab.backends._hf_decoding import (
     RowDecoder,
     StopStringCriteria,
     batch_rows,
@@ -33,7 +32,7 @@ from promptlab.backends.hf_decoding import (
     seeded,
     special_ids,
 )
-from promptlab.backends.hf_loading import (
+from promptlab.backends._hf_loading import (
     check_gguf,
     load_model,
     load_tokenizer,
@@ -42,9 +41,12 @@ from promptlab.backends.hf_loading import (
     resolve_dtype,
     resolve_source,
 )
-from promptlab.backends.hf_streaming import Cancelled, TokenQueue, stream_text
+from promptlab.backends._hf_streaming import Cancelled, TokenQueue, stream_text
+from promptlab.backends.base import ALL_KNOBS, Backend, Capabilities, Completion, Stopwatch, WrappingBackend
 from promptlab.config import GenerationConfig
 from promptlab.errors import ConfigError, ContextLengthError, UnsupportedKnobError
+
+__all__ = ["HFBackend"]
 
 
 class HFBackend(Backend):

@@ -18,6 +18,8 @@ from promptlab.backends.embedded import embedded_model_path
 from promptlab.backends.llamacpp import default_threads
 from promptlab.errors import BackendUnavailableError
 
+__all__ = ["llama_server"]
+
 
 @contextlib.contextmanager
 def llama_server(

@@ -18,15 +18,17 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from promptlab.backends._gguf import gguf_architecture
 from promptlab.backends.base import ALL_KNOBS, Backend, Capabilities, Completion, FinishReason, Stopwatch, Usage
 from promptlab.backends.embedded import embedded_model_path
-from promptlab.backends.gguf import gguf_architecture
 from promptlab.config import GenerationConfig
 from promptlab.errors import BackendError, ContextLengthError, ModelLoadError
 from promptlab.stopping import StopMatcher
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
+
+__all__ = ["LlamaCppBackend", "default_threads"]
 
 _SEED_SPACE = 2**32
 

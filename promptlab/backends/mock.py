@@ -18,6 +18,8 @@ from promptlab.config import GenerationConfig
 from promptlab.errors import BackendError, BackendSpecError, ReplayMissError
 from promptlab.stopping import StopMatcher
 
+__all__ = ["MockBackend", "RecordingBackend", "Responder", "Rule", "load_recording", "mock_tokenize", "recording_key"]
+
 Responder = Callable[[str], str]
 Rule = tuple[str | re.Pattern[str], str | Responder]
 

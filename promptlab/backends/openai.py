@@ -2,7 +2,7 @@
 
 This is how promptlab scales past one machine: run the model behind vLLM or TGI
 on GPUs and point this backend at it. Sync and async calls run the same flows
-(:mod:`promptlab.backends.exchange`), so retries, streaming and parsing exist once.
+(:mod:`promptlab.backends._exchange`), so retries, streaming and parsing exist once.
 
 Stop strings are applied by the client with the shared :mod:`promptlab.stopping`
 code, never sent to the server: servers trim stops differently and most do not say
@@ -20,20 +20,19 @@ from typing import Any, TypeVar
 
 import httpx
 
-from promptlab.backends.base import ALL_KNOBS, Backend, Capabilities, Completion, ToolChoice, Usage
-from promptlab.backends.exchange import (
+from promptlab.backends._exchange import (
     CloseStream,
     Emit,
-    Flow,
+    HttpFlow,
     HttpReply,
     HttpRequest,
     ReadLine,
     RetryPolicy,
-    adrive,
-    drive,
+    adrive_http,
+    drive_http,
     request_with_retries,
 )
-from promptlab.backends.openai_protocol import (
+from promptlab.backends._openai_protocol import (
     DIALECTS,
     Choice,
     Dialect,
@@ -49,10 +48,13 @@ from promptlab.backends.openai_protocol import (
     parse_tokens,
     request_body,
 )
+from promptlab.backends.base import ALL_KNOBS, Backend, Capabilities, Completion, ToolChoice, Usage
 from promptlab.chat import Message, ToolSchema
 from promptlab.config import GenerationConfig
 from promptlab.errors import BackendError, BackendSpecError, BackendUnavailableError, UnsupportedKnobError
 from promptlab.stopping import StopMatcher
+
+__all__ = ["OpenAIBackend", "Payload"]
 
 Payload = str | list[dict[str, str]]
 T = TypeVar("T")
@@ -138,19 +140,20 @@ class OpenAIBackend(Backend):
         self, messages: list[Message], config: GenerationConfig, tools: list[ToolSchema] | None, tool_choice: ToolChoice
     ) -> list[Completion]:
         """Send the messages to ``/chat/completions``: the server applies the model's template."""
-        return _run(drive(self._client, self._completion_flow("chat", _wire(messages), config, emit=False)))
+        return _run(drive_http(self._client, self._completion_flow("chat", _wire(messages), config, emit=False)))
 
     async def _achat(
         self, messages: list[Message], config: GenerationConfig, tools: list[ToolSchema] | None, tool_choice: ToolChoice
     ) -> list[Completion]:
-        return await adrive(self._async_client(), self._completion_flow("chat", _wire(messages), config, emit=False))
+        flow = self._completion_flow("chat", _wire(messages), config, emit=False)
+        return await adrive_http(self._async_client(), flow)
 
     def _stream_chat(self, messages: list[Message], config: GenerationConfig) -> Iterator[str]:
-        return _texts(drive(self._client, self._completion_flow("chat", _wire(messages), config, emit=True)))
+        return _texts(drive_http(self._client, self._completion_flow("chat", _wire(messages), config, emit=True)))
 
     def count_tokens(self, text: str) -> int:
         """Tokens of ``text`` by the server's tokenize endpoint (llama.cpp, vLLM); others raise."""
-        return _run(drive(self._client, self._count_flow(text)))
+        return _run(drive_http(self._client, self._count_flow(text)))
 
     def _close(self) -> None:
         self._client.close()
@@ -165,20 +168,20 @@ class OpenAIBackend(Backend):
 
     # --------------------------------------------------------------- engine hooks
     def _generate(self, prompt: str, config: GenerationConfig) -> list[Completion]:
-        return _run(drive(self._client, self._completion_flow(self._endpoint, self._payload(prompt), config)))
+        return _run(drive_http(self._client, self._completion_flow(self._endpoint, self._payload(prompt), config)))
 
     async def _agenerate(self, prompt: str, config: GenerationConfig) -> list[Completion]:
         flow = self._completion_flow(self._endpoint, self._payload(prompt), config)
-        return await adrive(self._async_client(), flow)
+        return await adrive_http(self._async_client(), flow)
 
     def _stream(self, prompt: str, config: GenerationConfig) -> Iterator[str]:
         flow = self._completion_flow(self._endpoint, self._payload(prompt), config, emit=True)
-        return _texts(drive(self._client, flow))
+        return _texts(drive_http(self._client, flow))
 
     # ----------------------------------------------------------------------- flows
     def _completion_flow(
         self, endpoint: Endpoint, payload: Payload, config: GenerationConfig, *, emit: bool = False
-    ) -> Flow[list[Completion]]:
+    ) -> HttpFlow[list[Completion]]:
         """``config.n`` completions, in as many requests as the server needs (some ignore ``n``)."""
         model = yield from self._model_flow()
         streamed = emit or bool(config.stop)
@@ -199,7 +202,7 @@ class OpenAIBackend(Backend):
             completions.extend(batch[:want])
         return completions
 
-    def _unary_flow(self, request: HttpRequest, endpoint: Endpoint) -> Flow[list[Completion]]:
+    def _unary_flow(self, request: HttpRequest, endpoint: Endpoint) -> HttpFlow[list[Completion]]:
         started = time.perf_counter()
         what = _what(request)
         reply = yield from request_with_retries(request, self._retry)
@@ -222,7 +225,7 @@ class OpenAIBackend(Backend):
     def _streamed_flow(
         self, request: HttpRequest, endpoint: Endpoint, payload: Payload, config: GenerationConfig, want: int,
         *, emit: bool,
-    ) -> Flow[list[Completion]]:
+    ) -> HttpFlow[list[Completion]]:
         """Read SSE events, stop each choice client-side; close the stream once every choice is done."""
         started = time.perf_counter()
         what = _what(request)
@@ -268,14 +271,14 @@ class OpenAIBackend(Backend):
             for stream in ordered
         ]
 
-    def _model_flow(self) -> Flow[str]:
+    def _model_flow(self) -> HttpFlow[str]:
         if self.model is None:
             request = HttpRequest("GET", self.base_url + "/models")
             reply = yield from request_with_retries(request, self._retry)
             self.model = parse_models(_json(reply, _what(request)), _what(request))
         return self.model
 
-    def _count_flow(self, text: str) -> Flow[int]:
+    def _count_flow(self, text: str) -> HttpFlow[int]:
         routes = (self._tokenize_route,) if self._tokenize_route else self._dialect.tokenize
         for route in routes:
             body: dict[str, Any] = {route.text_field: text}
@@ -294,7 +297,7 @@ class OpenAIBackend(Backend):
             if not routes else f"{self.base_url} has none of the tokenize endpoints {[r.path for r in routes]}",
         )
 
-    def _count_or_none(self, text: str) -> Flow[int | None]:
+    def _count_or_none(self, text: str) -> HttpFlow[int | None]:
         try:
             return (yield from self._count_flow(text))
         except BackendError:

@@ -9,6 +9,8 @@ from promptlab.backends.base import Backend
 from promptlab.backends.mock import MockBackend
 from promptlab.errors import BackendSpecError
 
+__all__ = ["SPEC_FORMS", "load_backend"]
+
 SPEC_FORMS = (
     "mock                 a mock that needs responses added in Python",
     "mock:FILE.json       a mock answering from a JSON list of responses",

@@ -13,6 +13,8 @@ from promptlab.cli.sandbox import sandbox
 from promptlab.cli.templates import list_templates, render
 from promptlab.cli.trace import trace_app
 
+__all__ = ["app", "main", "root"]
+
 app = typer.Typer(
     name="promptlab",
     help="Prompting strategies (CoT, PAL, ReAct) on local, quantized and remote language models.",

@@ -13,6 +13,8 @@ from pydantic import BaseModel
 
 from promptlab.errors import PromptlabError
 
+__all__ = ["Command", "fail", "friendly_errors", "parse_vars", "print_json"]
+
 
 def fail(message: str, code: int = 2) -> NoReturn:
     """Print an error for a person (no traceback) and exit."""

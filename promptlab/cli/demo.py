@@ -15,6 +15,8 @@ from promptlab.cli.common import friendly_errors
 from promptlab.runners.pal import PALRunner
 from promptlab.tracing import Step
 
+__all__ = ["DEMO_QUESTION", "demo"]
+
 DEMO_QUESTION = "Tom has 5 apples. He buys 7 more apples at the market. How many apples does he have now?"
 
 

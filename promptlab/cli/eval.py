@@ -19,6 +19,8 @@ from promptlab.eval.harness import EvalOutcome, run_evaluation
 from promptlab.eval.report import summarize, write_report
 from promptlab.eval.strategies import STRATEGIES, build_runner
 
+__all__ = ["eval_command", "report_command"]
+
 _DATASETS = ", ".join(dataset_names())
 
 
@@ -63,7 +65,7 @@ def eval_command(
             except TypeError as exc:  # an option the runner does not take
                 fail(f"--option: {exc}")
             checkpoint = Checkpoint.open(out, config, force=force)
-            selected = {e.id for e in data.examples[:limit]}
+            selected = {e.id for e in data.items[:limit]}
             finished = checkpoint.finished_ids(retry_errors=retry_errors) & selected
             prior = [r for r in checkpoint.results if r.id in finished]
             if prior:

@@ -10,6 +10,8 @@ from promptlab.backends import load_backend
 from promptlab.cli.common import friendly_errors, print_json
 from promptlab.config import GenerationConfig
 
+__all__ = ["generate"]
+
 
 def generate(
     prompt: Annotated[str, typer.Argument(help="The prompt text.")],

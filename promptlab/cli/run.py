@@ -31,6 +31,27 @@ from promptlab.runners.flow import Runner
 from promptlab.runners.pal import PALRunner
 from promptlab.runners.result import RunResult
 
+__all__ = [
+    "BackendOpt",
+    "ExamplesOpt",
+    "JsonOpt",
+    "MaxTokensOpt",
+    "NOpt",
+    "QuestionArg",
+    "SeedOpt",
+    "SelectorName",
+    "SelectorOpt",
+    "ShotsOpt",
+    "TemperatureOpt",
+    "TraceOpt",
+    "cot",
+    "pal",
+    "report",
+    "run_app",
+    "run_on",
+    "selector_for",
+]
+
 run_app = typer.Typer(help="Answer a question with a reasoning strategy and print the answer.",
                       no_args_is_help=True)
 

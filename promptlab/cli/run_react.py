@@ -27,6 +27,8 @@ from promptlab.runners.react import ReActRunner
 from promptlab.runners.react_json import ChatReActRunner
 from promptlab.tools import WIKIPEDIA_API_URL, Calculator, PythonTool, Retriever, Tool, WikipediaEnv
 
+__all__ = ["TOOL_NAMES", "load_documents", "react", "tool_factory"]
+
 TOOL_NAMES = ("wikipedia", "calculator", "python", "retriever")
 
 

@@ -11,6 +11,8 @@ import typer
 from promptlab.cli.common import fail, friendly_errors, print_json
 from promptlab.sandbox import Sandbox
 
+__all__ = ["sandbox"]
+
 
 def sandbox(
     file: Annotated[Path, typer.Argument(help="The Python file to run.")],

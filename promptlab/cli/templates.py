@@ -15,6 +15,8 @@ from promptlab.cli.common import fail, friendly_errors, parse_vars, print_json
 from promptlab.errors import TemplateError
 from promptlab.prompts import PromptTemplate, TemplateLibrary
 
+__all__ = ["DirsOption", "list_templates", "render"]
+
 DirsOption = Annotated[
     list[Path] | None,
     typer.Option("--dir", help="A directory of templates searched before the shipped ones; repeatable."),

@@ -13,6 +13,8 @@ from promptlab.cli.common import fail
 from promptlab.eval.trace_view import render_trace, traces_page
 from promptlab.tracing import Trace, read_traces
 
+__all__ = ["FileArg", "IndexOpt", "html", "show", "trace_app"]
+
 trace_app = typer.Typer(help="Show trace files written by runners (--trace FILE) and evaluations.",
                         no_args_is_help=True)
 

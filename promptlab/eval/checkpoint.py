@@ -21,6 +21,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from promptlab.errors import ConfigError
 from promptlab.tracing import Trace, write_trace
 
+__all__ = [
+    "CONFIG_FILE",
+    "RESULTS_FILE",
+    "TRACES_FILE",
+    "Checkpoint",
+    "EvalConfig",
+    "ItemResult",
+    "load_config",
+    "load_results",
+]
+
 CONFIG_FILE = "eval.json"
 RESULTS_FILE = "results.jsonl"
 TRACES_FILE = "traces.jsonl"

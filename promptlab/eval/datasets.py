@@ -1,6 +1,6 @@
 """Evaluation datasets: GSM8K, SVAMP, GSM-Hard, the MAWPS sets, HotpotQA, or any JSON/JSONL file.
 
-A dataset is a list of :class:`Example` (id, question, reference answer) and a task that
+A dataset is a list of :class:`DatasetItem` (id, question, reference answer) and a task that
 says how answers are scored: ``"math"`` (numeric, PAL's tolerance) or ``"qa"``
 (HotpotQA exact match and F1). Malformed records are skipped with their line number
 recorded in :attr:`Dataset.skipped`, or raise :class:`DatasetError` when ``strict``.
@@ -20,11 +20,23 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from promptlab.errors import DatasetError
 
+__all__ = [
+    "ALIASES",
+    "DATA_ENV",
+    "KNOWN",
+    "Dataset",
+    "DatasetItem",
+    "Task",
+    "dataset_names",
+    "find_data_dir",
+    "load_dataset",
+]
+
 Task = Literal["math", "qa"]
 DATA_ENV = "PROMPTLAB_DATA"
 
 
-class Example(BaseModel):
+class DatasetItem(BaseModel):
     """One evaluation item: a question and its reference answer."""
 
     model_config = ConfigDict(frozen=True)
@@ -37,19 +49,19 @@ class Example(BaseModel):
 
 @dataclass(frozen=True)
 class Dataset:
-    """The examples of one dataset file, how to score them, and what was skipped."""
+    """The items of one dataset file, how to score them, and what was skipped."""
 
     name: str
     path: Path
     task: Task
-    examples: list[Example]
+    items: list[DatasetItem]
     skipped: list[str]
     """One ``"line N: why"`` message per malformed record that was left out."""
     fingerprint: str
     """SHA-256 of the file, so a resumed evaluation can tell the data changed."""
 
     def __len__(self) -> int:
-        return len(self.examples)
+        return len(self.items)
 
 
 @dataclass(frozen=True)
@@ -128,16 +140,16 @@ def load_dataset(
             raise DatasetError(f"no dataset named {str(name_or_path)!r} and no such file; known names: {names}")
         name, default_task = path.stem, None
     raw = path.read_bytes()
-    examples, skipped = _parse(path, raw.decode("utf-8", errors="replace"), strict)
-    if not examples:
+    items, skipped = _parse(path, raw.decode("utf-8", errors="replace"), strict)
+    if not items:
         raise DatasetError(f"dataset {str(path)!r} holds no usable examples" +
                            (f" ({len(skipped)} malformed, first: {skipped[0]})" if skipped else ""))
-    chosen = task or default_task or ("math" if all(_NUMBER.match(e.answer) for e in examples) else "qa")
-    return Dataset(name=name, path=path, task=chosen, examples=examples, skipped=skipped,
+    chosen = task or default_task or ("math" if all(_NUMBER.match(e.answer) for e in items) else "qa")
+    return Dataset(name=name, path=path, task=chosen, items=items, skipped=skipped,
                    fingerprint=hashlib.sha256(raw).hexdigest())
 
 
-def _parse(path: Path, text: str, strict: bool) -> tuple[list[Example], list[str]]:
+def _parse(path: Path, text: str, strict: bool) -> tuple[list[DatasetItem], list[str]]:
     records: list[tuple[int, Any]] = []
     skipped: list[str] = []
 
@@ -163,23 +175,23 @@ def _parse(path: Path, text: str, strict: bool) -> tuple[list[Example], list[str
         if not isinstance(data, list):
             raise DatasetError(f"{str(path)!r} must hold a JSON list of objects (or be a .jsonl file)")
         records = list(enumerate(data, start=1))
-    examples: list[Example] = []
+    items: list[DatasetItem] = []
     where_kind = "line" if path.suffix == ".jsonl" else "item"
     seen: set[str] = set()
     for number, record in records:
         try:
-            example = _example(record, number)
-            if example.id in seen:
-                raise ValueError(f"duplicate id {example.id!r}")
+            item = _item(record, number)
+            if item.id in seen:
+                raise ValueError(f"duplicate id {item.id!r}")
         except ValueError as exc:
             bad(f"{where_kind} {number}", str(exc))
             continue
-        seen.add(example.id)
-        examples.append(example)
-    return examples, skipped
+        seen.add(item.id)
+        items.append(item)
+    return items, skipped
 
 
-def _example(record: Any, number: int) -> Example:
+def _item(record: Any, number: int) -> DatasetItem:
     if not isinstance(record, dict):
         raise ValueError("not a JSON object")
     question = _field(record, _QUESTION_KEYS, "question")
@@ -191,7 +203,7 @@ def _example(record: Any, number: int) -> Example:
         answer = answer.rsplit("####", 1)[1].strip().replace(",", "")
     ident = record.get("ID", record.get("id", record.get("_id", number - 1)))
     extra = {k: v for k, v in record.items() if k in ("type", "Type", "Equation")}
-    return Example(id=str(ident), question=question, answer=answer, metadata=extra)
+    return DatasetItem(id=str(ident), question=question, answer=answer, metadata=extra)
 
 
 def _field(record: dict[str, Any], keys: tuple[str, ...], what: str) -> str:

@@ -18,10 +18,12 @@ from typing import Protocol, runtime_checkable
 
 from promptlab.errors import ConfigError
 from promptlab.eval.checkpoint import Checkpoint, ItemResult
-from promptlab.eval.datasets import Dataset, Example
+from promptlab.eval.datasets import Dataset, DatasetItem
 from promptlab.eval.metrics import score
 from promptlab.runners.result import RunResult
 from promptlab.tracing import Step, Trace
+
+__all__ = ["EvalOutcome", "RunnerLike", "arun_evaluation", "is_infrastructure_error", "run_evaluation"]
 
 
 @runtime_checkable
@@ -54,7 +56,7 @@ def is_infrastructure_error(exc: BaseException) -> bool:
     return bool(getattr(exc, "retryable", False)) or isinstance(exc, (OSError, TimeoutError))
 
 
-async def evaluate(
+async def arun_evaluation(
     dataset: Dataset,
     runner: RunnerLike,
     checkpoint: Checkpoint,
@@ -69,10 +71,10 @@ async def evaluate(
         raise ConfigError(f"concurrency must be at least 1, got {concurrency}")
     if limit is not None and limit < 1:
         raise ConfigError(f"limit must be at least 1, got {limit}")
-    selected = dataset.examples[:limit] if limit is not None else dataset.examples
+    selected = dataset.items[:limit] if limit is not None else dataset.items
     done = checkpoint.finished_ids(retry_errors=retry_errors)
     pending = [e for e in selected if e.id not in done]
-    queue: asyncio.Queue[Example] = asyncio.Queue()
+    queue: asyncio.Queue[DatasetItem] = asyncio.Queue()
     for example in pending:
         queue.put_nowait(example)
     completed = 0
@@ -114,8 +116,8 @@ def run_evaluation(
     retry_errors: bool = False,
     on_result: Callable[[ItemResult], None] | None = None,
 ) -> EvalOutcome:
-    """Synchronous face of :func:`evaluate`."""
-    return asyncio.run(evaluate(dataset, runner, checkpoint, concurrency=concurrency, limit=limit,
+    """Synchronous face of :func:`arun_evaluation`."""
+    return asyncio.run(arun_evaluation(dataset, runner, checkpoint, concurrency=concurrency, limit=limit,
                                 retry_errors=retry_errors, on_result=on_result))
 
 
@@ -127,7 +129,7 @@ async def _call(runner: RunnerLike, question: str) -> RunResult:
     return await asyncio.to_thread(runner.run, question)
 
 
-async def _run_item(task: str, runner: RunnerLike, example: Example) -> tuple[ItemResult, Trace]:
+async def _run_item(task: str, runner: RunnerLike, example: DatasetItem) -> tuple[ItemResult, Trace]:
     started = time.perf_counter()
     try:
         run = await _call(runner, example.question)
@@ -145,7 +147,7 @@ async def _run_item(task: str, runner: RunnerLike, example: Example) -> tuple[It
     return result, trace
 
 
-def _item(example: Example, prediction: str | None, status: str, latency_s: float, trace: Trace, task: str,
+def _item(example: DatasetItem, prediction: str | None, status: str, latency_s: float, trace: Trace, task: str,
           *, agreement: float | None = None, error: str | None = None) -> ItemResult:
     graded = score(task, prediction, example.answer)
     return ItemResult(

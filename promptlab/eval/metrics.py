@@ -6,9 +6,20 @@ import re
 import string
 from collections import Counter
 from dataclasses import dataclass
+from fractions import Fraction
 
-from promptlab.runners.answers import default_extractor
-from promptlab.runners.answers import parse_number as parse_exact
+from promptlab.runners.answers import default_extractor, parse_number
+
+__all__ = [
+    "NUMERIC_TOLERANCE",
+    "Score",
+    "exact_match",
+    "f1_score",
+    "normalize_qa",
+    "numeric_match",
+    "score",
+    "stated_number",
+]
 
 NUMERIC_TOLERANCE = 1e-3
 """PAL scores a math answer correct iff ``abs(answer - target) < 1e-3``."""
@@ -27,41 +38,41 @@ class Score:
     """Token F1 (QA only)."""
 
 
-def parse_number(text: str | None) -> float | None:
+def stated_number(text: str | None) -> Fraction | None:
     """The number an answer states: ``"1,200"``, ``"$18."``, ``"3/4"``, or the one a sentence ends on.
 
-    A whole-answer number is read with the runners' parser; otherwise the span after
-    "The answer is", a ``\\boxed{}``, or the last number in the text.
+    A whole-answer number is read with :func:`~promptlab.runners.answers.parse_number`;
+    otherwise the span after "The answer is", a ``\\boxed{}``, or the last number in the text.
     """
     if text is None:
         return None
-    value = parse_exact(text)
+    value = parse_number(text)
     if value is None and (span := default_extractor(text)) is not None:
-        value = parse_exact(span)
-    return None if value is None else float(value)
+        value = parse_number(span)
+    return value
 
 
 def numeric_match(prediction: str | None, reference: str, tolerance: float = NUMERIC_TOLERANCE) -> bool:
     """PAL's rule: both sides parse as numbers and differ by less than ``tolerance``."""
-    predicted, expected = parse_number(prediction), parse_number(reference)
-    return predicted is not None and expected is not None and abs(predicted - expected) < tolerance
+    predicted, expected = stated_number(prediction), stated_number(reference)
+    return predicted is not None and expected is not None and float(abs(predicted - expected)) < tolerance
 
 
-def normalize_answer(text: str) -> str:
+def normalize_qa(text: str) -> str:
     """HotpotQA's normalisation: lower case, no punctuation, no articles, single spaces."""
     return " ".join(_ARTICLES.sub(" ", text.lower().translate(_PUNCTUATION)).split())
 
 
 def exact_match(prediction: str | None, reference: str) -> bool:
-    """HotpotQA exact match after :func:`normalize_answer`."""
-    return prediction is not None and normalize_answer(prediction) == normalize_answer(reference)
+    """HotpotQA exact match after :func:`normalize_qa`."""
+    return prediction is not None and normalize_qa(prediction) == normalize_qa(reference)
 
 
 def f1_score(prediction: str | None, reference: str) -> float:
     """HotpotQA token F1; a yes/no/noanswer on either side scores 0 unless both are equal."""
     if prediction is None:
         return 0.0
-    predicted, expected = normalize_answer(prediction), normalize_answer(reference)
+    predicted, expected = normalize_qa(prediction), normalize_qa(reference)
     if (predicted in _SPECIAL or expected in _SPECIAL) and predicted != expected:
         return 0.0
     predicted_tokens, expected_tokens = predicted.split(), expected.split()

@@ -13,10 +13,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from promptlab.eval._svg import bar_chart, histogram
 from promptlab.eval.checkpoint import TRACES_FILE, EvalConfig, ItemResult, load_config, load_results
-from promptlab.eval.svg import bar_chart, histogram
 from promptlab.eval.trace_view import html_page, trace_html
 from promptlab.tracing import Trace, read_traces
+
+__all__ = [
+    "MAX_FAILURES",
+    "MAX_FAILURES_MD",
+    "EvalSummary",
+    "render_html",
+    "render_markdown",
+    "summarize",
+    "write_report",
+]
 
 MAX_FAILURES = 50
 """Failed items shown with their traces per evaluation in the HTML page."""

@@ -9,6 +9,8 @@ from promptlab.errors import ConfigError
 from promptlab.eval.harness import RunnerLike
 from promptlab.runners import ChainOfThoughtRunner, DirectRunner, PALRunner, ReActRunner
 
+__all__ = ["STRATEGIES", "build_runner"]
+
 STRATEGIES = {
     "direct": "answer straight away (baseline)",
     "cot": "chain-of-thought with few-shot exemplars; n > 1 votes (self-consistency)",

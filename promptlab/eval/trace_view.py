@@ -18,6 +18,17 @@ from rich.text import Text
 
 from promptlab.tracing import Step, Trace
 
+__all__ = [
+    "PAGE_CSS",
+    "PROMPT_TAIL",
+    "PromptView",
+    "html_page",
+    "prompt_views",
+    "render_trace",
+    "trace_html",
+    "traces_page",
+]
+
 PROMPT_TAIL = 400
 """Characters of a fresh prompt shown by default: its end, where the question is, from a line start."""
 

@@ -12,6 +12,8 @@ from promptlab.prompts._environment import PromptEnvironment
 from promptlab.prompts._limits import RenderLimits
 from promptlab.prompts.templates import CHAT_SUFFIX, TEXT_SUFFIX, PromptTemplate, load_template, template_name
 
+__all__ = ["TEMPLATE_PATH_ENV", "TemplateLibrary", "shipped_templates_dir"]
+
 TEMPLATE_PATH_ENV = "PROMPTLAB_TEMPLATE_PATH"
 
 

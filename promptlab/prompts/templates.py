@@ -27,6 +27,8 @@ from promptlab.prompts._spec import (
     parse_spec,
 )
 
+__all__ = ["CHAT_SUFFIX", "TEXT_SUFFIX", "PromptTemplate", "TemplateKind", "load_template", "template_name"]
+
 TemplateKind = Literal["text", "chat"]
 TEXT_SUFFIX = ".jinja"
 CHAT_SUFFIX = ".chat.yaml"

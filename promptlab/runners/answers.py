@@ -16,6 +16,20 @@ from typing import Literal
 
 from promptlab.errors import ConfigError
 
+__all__ = [
+    "Extractor",
+    "answer_is",
+    "answers_match",
+    "boxed",
+    "default_extractor",
+    "first_of",
+    "format_number",
+    "last_number",
+    "normalize_answer",
+    "parse_number",
+    "regex_extractor",
+]
+
 Extractor = Callable[[str], str | None]
 """Finds the answer span in a completion; None when there is none."""
 

@@ -6,6 +6,8 @@ import ast
 import re
 import textwrap
 
+__all__ = ["defines", "extract_code"]
+
 _FENCE = re.compile(r"```[ \t]*([\w+-]*)[^\n]*\n(.*?)(?:\n[ \t]*```|\Z)", re.DOTALL)
 _CODE_START = re.compile(r"^(?:def|async\s+def|class|import|from\s+[\w.]+\s+import)\b|^@", re.MULTILINE)
 _PYTHON_LABELS = ("python", "py", "python3", "")

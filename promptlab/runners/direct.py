@@ -12,11 +12,13 @@ from promptlab.backends.base import Backend
 from promptlab.config import GenerationConfig
 from promptlab.prompts.library import TemplateLibrary
 from promptlab.prompts.templates import PromptTemplate
+from promptlab.runners._prompting import render, resolve_template, with_stops
+from promptlab.runners._sampling import conclude, record_samples, sample, sampling_config
 from promptlab.runners.answers import normalize_answer
 from promptlab.runners.flow import Flow, Runner
-from promptlab.runners.prompting import render, resolve_template, with_stops
-from promptlab.runners.sampling import conclude, record_samples, sample, sampling_config
 from promptlab.tracing import TraceRecorder
+
+__all__ = ["DirectRunner", "clean_answer"]
 
 
 class DirectRunner(Runner):

@@ -22,6 +22,8 @@ from promptlab.errors import ConfigError
 from promptlab.runners.result import RunResult
 from promptlab.tracing import TraceRecorder
 
+__all__ = ["Chat", "Effect", "Flow", "Generate", "Runner", "TraceSink", "adrive", "drive"]
+
 TraceSink = str | Path | IO[str] | None
 
 

@@ -18,13 +18,15 @@ from promptlab.config import GenerationConfig
 from promptlab.errors import ConfigError
 from promptlab.prompts.library import TemplateLibrary
 from promptlab.prompts.templates import PromptTemplate
+from promptlab.runners._prompting import Examples, as_selector, render, resolve_template, with_stops
+from promptlab.runners._sampling import conclude, record_samples, sample, sampling_config
 from promptlab.runners.answers import format_number, normalize_answer
 from promptlab.runners.code import extract_code
 from promptlab.runners.flow import Effect, Flow, Runner
-from promptlab.runners.prompting import Examples, as_selector, render, resolve_template, with_stops
-from promptlab.runners.sampling import conclude, record_samples, sample, sampling_config
 from promptlab.sandbox import Sandbox, SandboxResult, default_sandbox
 from promptlab.tracing import TraceRecorder
+
+__all__ = ["RETRY_SUFFIX", "Attempt", "Execute", "PALRunner", "answer_from_value", "attempt_of"]
 
 RETRY_SUFFIX = "\n\n# That program failed: {error}\n# A corrected solution in Python:\n\n\n"
 """Appended to prompt + failed program to ask again; ``{error}`` is the sandbox's message."""

@@ -22,12 +22,14 @@ from promptlab.chat import Message
 from promptlab.config import GenerationConfig
 from promptlab.errors import ContextLengthError
 from promptlab.prompts.templates import PromptTemplate
+from promptlab.runners._react_effects import GenerateOrOverflow
 from promptlab.runners.flow import Effect, Generate
 from promptlab.runners.react import FINISH, ReActRunner, Turn
-from promptlab.runners.react_effects import GenerateOrOverflow
 from promptlab.runners.react_parse import ActionParseError, ParsedAction, parse_tool_call
 from promptlab.tools import ToolRegistry
 from promptlab.tracing import TraceRecorder
+
+__all__ = ["DEFAULT_CHAT_CONFIG", "FINISH_SCHEMA", "ChatReActRunner"]
 
 FINISH_SCHEMA: dict[str, Any] = {
     "type": "function",

@@ -21,6 +21,8 @@ from typing import Any
 
 from promptlab.errors import PromptlabError
 
+__all__ = ["ActionParseError", "Argument", "ParsedAction", "parse_action", "parse_tool_call", "split_thought"]
+
 _SIMPLE = re.compile(r"^([A-Za-z_][\w\-]*)\[([^\[\]\n\"'“‘`]*)\]$")
 """The common case, ``Tool[argument]`` with nothing to clean up: parsed without the general path."""
 _PREFIX = re.compile(r"^\s*(?:(?:action\s*\d*\s*[:.)\-]|\d+\s*[.):]|[-*>]\s)\s*)+", re.IGNORECASE)

@@ -6,6 +6,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from promptlab.tracing import Trace
 
+__all__ = ["RunResult"]
+
 
 class RunResult(BaseModel):
     """A runner's answer, how it ended, and the full trace of steps."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+__all__ = ["Vote", "majority_vote"]
+
 
 @dataclass(frozen=True)
 class Vote:

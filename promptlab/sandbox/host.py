@@ -16,8 +16,19 @@ from types import TracebackType
 from typing import Any
 
 from promptlab.errors import ConfigError, SandboxError
-from promptlab.sandbox import protocol
+from promptlab.sandbox import _protocol as protocol
 from promptlab.sandbox.result import SandboxResult
+
+__all__ = [
+    "DEFAULT_MAX_OUTPUT",
+    "DEFAULT_MEMORY_MB",
+    "DEFAULT_TIMEOUT",
+    "MAX_CODE_CHARS",
+    "STARTUP_TIMEOUT",
+    "Sandbox",
+    "default_sandbox",
+    "run",
+]
 
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_MEMORY_MB = 256
@@ -36,7 +47,7 @@ for name, path in (("promptlab", promptlab_dir), ("promptlab.sandbox", promptlab
     package = types.ModuleType(name)
     package.__path__ = [path]
     sys.modules[name] = package
-from promptlab.sandbox.worker import serve
+from promptlab.sandbox._worker import serve
 serve()
 """
 

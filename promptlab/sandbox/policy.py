@@ -27,6 +27,21 @@ from typing import Any, NoReturn
 from RestrictedPython.Guards import full_write_guard, guarded_iter_unpack_sequence, guarded_unpack_sequence
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES
 
+__all__ = [
+    "ALLOWED_MODULES",
+    "ALLOWED_NAMES",
+    "FILENAME",
+    "FORBIDDEN_BUILTINS",
+    "INTERNAL_MODULES",
+    "SAFE_BUILTINS",
+    "Forbidden",
+    "ModuleProxy",
+    "OutputBuffer",
+    "Policy",
+    "build_proxies",
+    "inplace",
+]
+
 FILENAME = "<program>"
 """The file name compiled programs carry; traceback frames with it are the program's own lines."""
 

@@ -19,6 +19,8 @@ from RestrictedPython.transformer import INSPECT_ATTRIBUTES, IOPERATOR_TO_STR, R
 
 from promptlab.sandbox.policy import FILENAME, Forbidden, ModuleProxy, Policy
 
+__all__ = ["MAX_ERROR_CHARS", "MAX_VALUE_BYTES", "Unreturnable", "execute", "outcome", "to_plain"]
+
 MAX_VALUE_BYTES = 1_000_000
 MAX_ERROR_CHARS = 2_000
 _MAX_DEPTH = 100

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+__all__ = ["SandboxResult", "SandboxStatus"]
+
 SandboxStatus = Literal["ok", "error", "timeout", "memory", "forbidden"]
 
 

@@ -26,6 +26,8 @@ from pydantic import BaseModel, ValidationError
 
 from promptlab.errors import ToolError
 
+__all__ = ["Observation", "ObservationKind", "Tool", "ToolArgumentError"]
+
 ArgsT = TypeVar("ArgsT", bound=BaseModel)
 ObservationKind = Literal["ok", "invalid_arguments", "error", "timeout", "unknown_tool"]
 

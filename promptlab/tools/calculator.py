@@ -19,7 +19,19 @@ from pydantic import BaseModel, Field
 from promptlab.errors import ToolError
 from promptlab.tools.base import Tool
 
-Number = int | float
+__all__ = [
+    "MAX_EXPRESSION_CHARS",
+    "MAX_FACTORIAL",
+    "MAX_INT_BITS",
+    "Calculator",
+    "CalculatorArgs",
+    "CalculatorError",
+    "Real",
+    "calculate",
+    "format_result",
+]
+
+Real = int | float
 
 MAX_EXPRESSION_CHARS = 1_000
 MAX_INT_BITS = 4_096
@@ -30,7 +42,7 @@ _BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow,
 }
 _UNARY: dict[type[ast.unaryop], Callable[[Any], Any]] = {ast.UAdd: operator.pos, ast.USub: operator.neg}
-_FUNCTIONS: dict[str, Callable[..., Number]] = {
+_FUNCTIONS: dict[str, Callable[..., Real]] = {
     "abs": abs, "round": round, "min": min, "max": max, "sqrt": math.sqrt, "exp": math.exp, "log": math.log,
     "log10": math.log10, "log2": math.log2, "sin": math.sin, "cos": math.cos, "tan": math.tan,
     "floor": math.floor, "ceil": math.ceil, "factorial": math.factorial,
@@ -44,7 +56,7 @@ class CalculatorError(ToolError, ValueError):
     """The expression is not plain arithmetic, or its result would be too large."""
 
 
-def calculate(expression: str) -> Number:
+def calculate(expression: str) -> Real:
     """Evaluate an arithmetic expression safely; raise :class:`CalculatorError` otherwise."""
     text = expression.strip().rstrip("=").strip()
     if not text:
@@ -61,14 +73,14 @@ def calculate(expression: str) -> Number:
     return _eval(tree.body)
 
 
-def format_number(value: Number) -> str:
+def format_result(value: Real) -> str:
     """Integers exactly; floats to 12 significant digits (``0.1 + 0.2`` -> ``0.3``)."""
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
     return str(value) if isinstance(value, int) else f"{value:.12g}"
 
 
-def _eval(node: ast.expr) -> Number:
+def _eval(node: ast.expr) -> Real:
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
         return node.value
     if isinstance(node, ast.Name) and node.id in _CONSTANTS:
@@ -98,13 +110,13 @@ def _eval(node: ast.expr) -> Number:
     raise CalculatorError(f"{ast.unparse(node)!r} is not allowed; use numbers, + - * / // % ** and math functions")
 
 
-def _check_power(base: Number, exponent: Number) -> None:
+def _check_power(base: Real, exponent: Real) -> None:
     if isinstance(base, int) and isinstance(exponent, int) and exponent > 0 and abs(base) > 1 \
             and (abs(base).bit_length() - 1) * exponent > MAX_INT_BITS:
         raise CalculatorError(f"the result of {base}**{exponent} would be too large")
 
 
-def _bounded(value: Number) -> Number:
+def _bounded(value: Real) -> Real:
     if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
         raise CalculatorError("the result is too large")
     if isinstance(value, complex):
@@ -124,4 +136,4 @@ class Calculator(Tool[CalculatorArgs]):
     args_model = CalculatorArgs
 
     def run(self, args: CalculatorArgs) -> str:
-        return format_number(calculate(args.expression))
+        return format_result(calculate(args.expression))

@@ -27,6 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from promptlab.errors import ToolError
 from promptlab.tools.base import Observation, Tool
 
+__all__ = ["FunctionTool", "parse_docstring", "tool"]
+
 _SECTION = re.compile(r"^\s*(Args|Arguments|Parameters|Returns|Raises|Yields|Examples?|Notes?)\s*:\s*$")
 _GOOGLE_ARG = re.compile(r"^\s+(\w+)\s*(?:\([^)]*\))?\s*:\s*(.*)$")
 _SPHINX_ARG = re.compile(r"^\s*:param\s+(?:\w+\s+)?(\w+)\s*:\s*(.*)$")

@@ -16,6 +16,8 @@ from pydantic import BaseModel, Field
 from promptlab.sandbox import Sandbox, SandboxResult, default_sandbox
 from promptlab.tools.base import Observation, Tool
 
+__all__ = ["CodeArgs", "PythonTool", "describe", "entry_point"]
+
 _ENTRY = "solution"
 _VALUE = "python_tool_value"
 

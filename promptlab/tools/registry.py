@@ -9,6 +9,8 @@ from typing import Any
 from promptlab.errors import ToolError
 from promptlab.tools.base import Observation, Tool
 
+__all__ = ["ToolRegistry"]
+
 _NOT_ALNUM = re.compile(r"[^0-9a-z]+")
 
 

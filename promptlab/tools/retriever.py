@@ -18,6 +18,18 @@ from pydantic import BaseModel, Field
 from promptlab.errors import ToolError
 from promptlab.tools.base import Observation, Tool
 
+__all__ = [
+    "BM25Index",
+    "DocumentLike",
+    "Passage",
+    "QueryArgs",
+    "Retriever",
+    "SearchFunction",
+    "as_passage",
+    "cited_ids",
+    "format_passages",
+]
+
 _CITATION = re.compile(r"\[([^\[\]\n]{1,200})\]")
 
 

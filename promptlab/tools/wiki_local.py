@@ -29,6 +29,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from promptlab.errors import ToolError
 
+__all__ = ["LocalWikipedia", "WikiFixture", "WikiPage"]
+
 _WORD = re.compile(r"\w+")
 
 

@@ -29,6 +29,21 @@ if TYPE_CHECKING:
     import requests
 from promptlab.tools.base import Observation, Tool
 
+__all__ = [
+    "NO_MORE_RESULTS",
+    "RESET_OBSERVATION",
+    "USER_AGENT",
+    "WIKIPEDIA_API_URL",
+    "EntityArgs",
+    "KeywordArgs",
+    "WikipediaEnv",
+    "WikipediaLookup",
+    "WikipediaSearch",
+    "page_text",
+    "paper_sentences",
+    "wikipedia_tools",
+]
+
 WIKIPEDIA_API_URL = "https://en.wikipedia.org/w/api.php"
 USER_AGENT = "promptlab (https://github.com/promptlab/promptlab) wikipedia/1.4"
 RESET_OBSERVATION = "Interact with Wikipedia using search[], lookup[], and finish[].\n"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from promptlab.backends._gguf import gguf_architecture
 from promptlab.backends.embedded import embedded_model_path
-from promptlab.backends.gguf import gguf_architecture
 from promptlab.backends.llamacpp import LlamaCppBackend
 from promptlab.errors import BackendError, ContextLengthError, ModelLoadError, UnsupportedKnobError
 

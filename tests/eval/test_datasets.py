@@ -21,18 +21,18 @@ def test_every_known_dataset_loads_completely(name: str) -> None:
     assert len(data) == expected
     assert data.skipped == []
     assert data.task == KNOWN[name].task
-    assert len({e.id for e in data.examples}) == len(data)
-    assert all(e.question and e.answer for e in data.examples)
+    assert len({e.id for e in data.items}) == len(data)
+    assert all(e.question and e.answer for e in data.items)
 
 
 def test_gsm8k_answers_are_the_number_after_hashes_without_commas() -> None:
     data = load_dataset("gsm8k")
-    assert data.examples[0].answer == "18"
-    assert all("," not in e.answer and "#" not in e.answer for e in data.examples)
+    assert data.items[0].answer == "18"
+    assert all("," not in e.answer and "#" not in e.answer for e in data.items)
     raw = [json.loads(line) for line in (DATA / "gsm8k/test.jsonl").read_text(encoding="utf-8").splitlines()]
     with_commas = [r for r in raw if "," in r["answer"].rsplit("####", 1)[1]]
     assert with_commas, "GSM8K test has answers with thousands separators"
-    by_question = {e.question: e.answer for e in data.examples}
+    by_question = {e.question: e.answer for e in data.items}
     for record in with_commas:
         assert by_question[record["question"]] == record["answer"].rsplit("####", 1)[1].strip().replace(",", "")
 
@@ -41,16 +41,16 @@ def test_svamp_questions_match_pals_copy() -> None:
     """SOURCES.md: PAL's svamp.jsonl is SVAMP.json with body and question joined; our join must agree."""
     svamp = load_dataset("svamp")
     pal = [json.loads(line) for line in (DATA / "pal/datasets/svamp.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert [e.question for e in svamp.examples] == [p["input"] for p in pal]
-    assert [float(e.answer) for e in svamp.examples] == [p["target"] for p in pal]
-    assert svamp.examples[0].id == "chal-1"
+    assert [e.question for e in svamp.items] == [p["input"] for p in pal]
+    assert [float(e.answer) for e in svamp.items] == [p["target"] for p in pal]
+    assert svamp.items[0].id == "chal-1"
 
 
 def test_hotpotqa_is_scored_as_qa_with_types() -> None:
     data = load_dataset("hotpot")
     assert data.name == "hotpotqa" and data.task == "qa"
-    assert data.examples[0].answer == "yes"
-    assert data.examples[0].metadata["type"] == "comparison"
+    assert data.items[0].answer == "yes"
+    assert data.items[0].metadata["type"] == "comparison"
 
 
 def test_a_jsonl_file_with_malformed_lines_skips_them_with_line_numbers(tmp_path: Path) -> None:
@@ -62,7 +62,7 @@ def test_a_jsonl_file_with_malformed_lines_skips_them_with_line_numbers(tmp_path
                     '["a list"]\n'
                     '{"input": "3+3?", "target": 6.0}\n', encoding="utf-8")
     data = load_dataset(path)
-    assert [e.answer for e in data.examples] == ["2", "6"]
+    assert [e.answer for e in data.items] == ["2", "6"]
     assert [m.split(":")[0] for m in data.skipped] == ["line 2", "line 4", "line 5"]
     assert "not valid JSON" in data.skipped[0] and "no answer" in data.skipped[1]
     assert data.task == "math" and data.name == "mine"
@@ -110,7 +110,7 @@ def test_unknown_name_lists_the_known_ones() -> None:
 def test_data_dir_from_argument_and_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "gsm8k").mkdir()
     (tmp_path / "gsm8k" / "test.jsonl").write_text('{"question": "q", "answer": "r\\n#### 1,000"}\n')
-    assert load_dataset("gsm8k", data_dir=tmp_path).examples[0].answer == "1000"
+    assert load_dataset("gsm8k", data_dir=tmp_path).items[0].answer == "1000"
     monkeypatch.setenv("PROMPTLAB_DATA", str(tmp_path))
     assert load_dataset("gsm8k").path == tmp_path / "gsm8k" / "test.jsonl"
     with pytest.raises(DatasetError, match=r"svamp.*missing"):

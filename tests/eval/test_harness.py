@@ -26,7 +26,7 @@ def test_full_run_checkpoints_every_item_with_its_trace(sums: Dataset, tmp_path:
         outcome = run_evaluation(sums, EchoRunner(MockBackend(default=addition)), checkpoint,
                                  on_result=lambda r: seen.append(r.id))
     assert (outcome.total, outcome.skipped, outcome.completed, outcome.aborted) == (10, 0, 10, None)
-    assert sorted(seen) == sorted(_result_ids(out)) == sorted(e.id for e in sums.examples)
+    assert sorted(seen) == sorted(_result_ids(out)) == sorted(e.id for e in sums.items)
     results = {r.id: r for r in load_results(out)}
     assert [i for i, r in results.items() if not r.correct] == ["s7"]
     assert results["s3"].prediction == "6" and results["s3"].steps == 1 and results["s3"].prompt_tokens > 0

@@ -3,20 +3,20 @@ import json
 import pytest
 
 from promptlab.eval.datasets import find_data_dir, load_dataset
-from promptlab.eval.metrics import exact_match, f1_score, normalize_answer, numeric_match, parse_number, score
+from promptlab.eval.metrics import exact_match, f1_score, normalize_qa, numeric_match, score, stated_number
 
 
 @pytest.mark.parametrize(("text", "value"), [
     ("18", 18.0), ("1,450,000", 1450000.0), ("$18.", 18.0), ("-3", -3.0), ("0.5", 0.5), ("3/4", 0.75),
     ("The answer is 42 apples.", 42.0), ("between 3 and 7", 7.0), ("12.50 dollars", 12.5),
 ])
-def test_parse_number(text: str, value: float) -> None:
-    assert parse_number(text) == pytest.approx(value)
+def test_stated_number(text: str, value: float) -> None:
+    assert stated_number(text) == pytest.approx(value)
 
 
 @pytest.mark.parametrize("text", [None, "", "no idea", "inf", "nan", "1/0"])
-def test_parse_number_without_a_number(text: str | None) -> None:
-    assert parse_number(text) is None
+def test_stated_number_without_a_number(text: str | None) -> None:
+    assert stated_number(text) is None
 
 
 def test_numeric_tolerance_is_pals() -> None:
@@ -31,12 +31,12 @@ def test_pal_gsm_targets_agree_with_gsm8k_answers() -> None:
     gsm8k = load_dataset("gsm8k")
     path = find_data_dir() / "pal/datasets/gsm.jsonl"
     pal = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-    assert all(numeric_match(str(p["target"]), e.answer) for p, e in zip(pal, gsm8k.examples, strict=True))
+    assert all(numeric_match(str(p["target"]), e.answer) for p, e in zip(pal, gsm8k.items, strict=True))
 
 
 def test_hotpotqa_normalisation() -> None:
-    assert normalize_answer("The  Eiffel Tower!") == "eiffel tower"
-    assert normalize_answer("An apple, a day") == "apple day"
+    assert normalize_qa("The  Eiffel Tower!") == "eiffel tower"
+    assert normalize_qa("An apple, a day") == "apple day"
     assert exact_match("the Chief of Protocol.", "Chief of Protocol")
     assert not exact_match("Chief", "Chief of Protocol")
 

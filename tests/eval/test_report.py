@@ -2,11 +2,11 @@ import re
 from pathlib import Path
 
 from promptlab.backends import MockBackend
+from promptlab.eval._svg import bar_chart, histogram
 from promptlab.eval.checkpoint import Checkpoint
 from promptlab.eval.datasets import Dataset
 from promptlab.eval.harness import run_evaluation
 from promptlab.eval.report import summarize, write_report
-from promptlab.eval.svg import bar_chart, histogram
 
 from .conftest import EchoRunner, addition, config_for
 

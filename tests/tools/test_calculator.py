@@ -7,7 +7,7 @@ import time
 import pytest
 
 from promptlab.tools import Calculator, CalculatorError, calculate
-from promptlab.tools.calculator import format_number
+from promptlab.tools.calculator import format_result
 
 
 @pytest.mark.parametrize(("expression", "value"), [
@@ -58,4 +58,4 @@ def test_tool_formats_numbers_and_reports_errors() -> None:
     assert calculator.invoke({"expression": "2 ** 100"}).text == str(2 ** 100)
     failed = calculator.invoke("1 / 0")
     assert failed.kind == "error" and "division by zero" in failed.text
-    assert format_number(float("inf")) == "inf"
+    assert format_result(float("inf")) == "inf"

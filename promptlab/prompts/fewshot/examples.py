@@ -12,6 +12,8 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from promptlab.errors import DatasetError
 
+__all__ = ["Example", "as_examples", "load_examples"]
+
 
 class Example(BaseModel):
     """A few-shot demonstration. One shape serves CoT, PAL and ReAct pools.

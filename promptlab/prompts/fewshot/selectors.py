@@ -16,6 +16,19 @@ from typing import Any
 from promptlab.errors import ConfigError
 from promptlab.prompts.fewshot.examples import Example, as_examples
 
+__all__ = [
+    "BM25Selector",
+    "ExampleKey",
+    "ExampleSelector",
+    "FixedSelector",
+    "PoolSelector",
+    "RandomSelector",
+    "TokenBudgetSelector",
+    "qa_format",
+    "question_of",
+    "rank_by_score",
+]
+
 ExampleKey = Callable[[Example], str]
 """The text of an example that a query is compared with (default: its question)."""
 

@@ -23,6 +23,15 @@ if TYPE_CHECKING:
 
     Vectors = NDArray[np.float32]
 
+__all__ = [
+    "MINILM_PACKAGE",
+    "Embedder",
+    "MMRSelector",
+    "SentenceEmbedder",
+    "SimilaritySelector",
+    "default_embedding_model_path",
+]
+
 Embedder = Callable[[Sequence[str]], Any]
 """Maps texts to one vector each (anything ``numpy.asarray`` turns into a 2-D array)."""
 

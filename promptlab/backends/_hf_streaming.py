@@ -17,7 +17,7 @@ import torch
 from transformers import StoppingCriteria
 from transformers.generation.streamers import BaseStreamer
 
-from promptlab.backends.hf_decoding import RowDecoder
+from promptlab.backends._hf_decoding import RowDecoder
 from promptlab.stopping import StopMatcher
 
 _END = object()

@@ -3,8 +3,8 @@
 A *flow* is a generator that yields effects (:class:`Send`, :class:`OpenStream`,
 :class:`ReadLine`, :class:`CloseStream`, :class:`Sleep`, :class:`Emit`) and receives
 their results; transport failures (``httpx.RequestError``) are thrown into it at the
-effect that failed. :func:`drive` runs a flow on an ``httpx.Client``,
-:func:`adrive` on an ``httpx.AsyncClient``. Request building, retries, streaming and
+effect that failed. :func:`drive_http` runs a flow on an ``httpx.Client``,
+:func:`adrive_http` on an ``httpx.AsyncClient``. Request building, retries, streaming and
 parsing live in the flow, so the sync and async faces of a backend share all of it.
 """
 
@@ -75,8 +75,8 @@ class Emit:
     text: str
 
 
-Effect = Send | OpenStream | ReadLine | CloseStream | Sleep | Emit
-Flow = Generator[Effect, Any, T]
+HttpEffect = Send | OpenStream | ReadLine | CloseStream | Sleep | Emit
+HttpFlow = Generator[HttpEffect, Any, T]
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 UNAVAILABLE_STATUSES = frozenset({429, 502, 503, 504})
@@ -99,14 +99,14 @@ class RetryPolicy:
         return min(self.backoff * 2.0**attempt, self.max_delay)
 
 
-def request_with_retries(request: HttpRequest, policy: RetryPolicy, *, stream: bool = False) -> Flow[HttpReply]:
+def request_with_retries(request: HttpRequest, policy: RetryPolicy, *, stream: bool = False) -> HttpFlow[HttpReply]:
     """Send ``request``, retrying connection errors, timeouts, 429 and 5xx.
 
     Returns the first reply that is not retryable (a success or a 4xx: the caller
     judges it); raises :class:`BackendUnavailableError` once retries are exhausted
     on a connection failure or an overloaded server. A 500 that persists is returned.
     """
-    effect: Effect = OpenStream(request) if stream else Send(request)
+    effect: HttpEffect = OpenStream(request) if stream else Send(request)
     for attempt in range(policy.max_retries + 1):
         last = attempt == policy.max_retries
         try:
@@ -137,7 +137,7 @@ def _describe(exc: httpx.TransportError) -> str:
     return f"{kind} ({detail})"
 
 
-def drive(client: httpx.Client, flow: Flow[T]) -> Generator[str, None, T]:
+def drive_http(client: httpx.Client, flow: HttpFlow[T]) -> Generator[str, None, T]:
     """Run ``flow`` on a sync client; yields the text of :class:`Emit` effects, returns the flow's value."""
     response: httpx.Response | None = None
     lines: Iterator[str] = iter(())
@@ -178,7 +178,7 @@ def drive(client: httpx.Client, flow: Flow[T]) -> Generator[str, None, T]:
         flow.close()
 
 
-async def adrive(client: httpx.AsyncClient, flow: Flow[T]) -> T:
+async def adrive_http(client: httpx.AsyncClient, flow: HttpFlow[T]) -> T:
     """Run ``flow`` on an async client; :class:`Emit` effects are ignored."""
     response: httpx.Response | None = None
     lines: AsyncIterator[str] | None = None

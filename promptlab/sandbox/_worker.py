@@ -21,7 +21,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
-from promptlab.sandbox import protocol
+from promptlab.sandbox import _protocol as protocol
 from promptlab.sandbox.policy import ModuleProxy, build_proxies
 from promptlab.sandbox.program import execute, outcome
 

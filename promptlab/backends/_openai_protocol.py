@@ -1,7 +1,7 @@
 """The OpenAI wire format: request bodies, response parsing, SSE events, server errors.
 
 Pure functions and values, no I/O: :mod:`promptlab.backends.openai` runs them
-through :mod:`promptlab.backends.exchange`.
+through :mod:`promptlab.backends._exchange`.
 
 Servers agree on the OpenAI core (``temperature``, ``top_p``, ``max_tokens``, ``n``,
 ``seed``) and differ on the rest; a :class:`Dialect` says how one family spells the

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import torch
 
-from promptlab.backends.gguf import gguf_architecture
+from promptlab.backends._gguf import gguf_architecture
 from promptlab.errors import ConfigError, ModelLoadError
 
 Quantization = Literal["nf4", "int8"]
