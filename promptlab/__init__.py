@@ -34,6 +34,9 @@ from promptlab.errors import (
     ToolError,
     UnsupportedKnobError,
 )
+from promptlab.eval import (
+    evaluate,
+)
 from promptlab.prompts import (
     PromptTemplate,
     RenderLimits,
@@ -171,6 +174,7 @@ __all__ = [
     "WikipediaEnv",
     "WikipediaError",
     "__version__",
+    "evaluate",
     "find_stop",
     "load_backend",
     "load_examples",

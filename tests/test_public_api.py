@@ -71,6 +71,7 @@ PUBLIC_API = {
     "WikipediaEnv",
     "WikipediaError",
     "__version__",
+    "evaluate",
     "find_stop",
     "load_backend",
     "load_examples",

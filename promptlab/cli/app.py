@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from promptlab.cli.datasets import list_datasets
 from promptlab.cli.demo import demo
 from promptlab.cli.eval import eval_command, report_command
 from promptlab.cli.generate import generate
@@ -27,6 +28,7 @@ app.command()(generate)
 app.command("templates")(list_templates)
 app.command()(render)
 app.command("eval")(eval_command)
+app.command("datasets")(list_datasets)
 app.command("report")(report_command)
 app.add_typer(trace_app, name="trace")
 app.add_typer(run_app, name="run")

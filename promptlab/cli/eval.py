@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from promptlab.backends import load_backend
 from promptlab.cli.common import fail, friendly_errors
-from promptlab.eval.checkpoint import Checkpoint, EvalConfig, ItemResult
-from promptlab.eval.datasets import Task, dataset_names, load_dataset
-from promptlab.eval.harness import EvalOutcome, run_evaluation
-from promptlab.eval.report import summarize, write_report
-from promptlab.eval.strategies import STRATEGIES, build_runner
+from promptlab.eval.api import default_out_dir, run_eval
+from promptlab.eval.checkpoint import ItemResult
+from promptlab.eval.datasets import Dataset, Task, dataset_names, load_dataset
+from promptlab.eval.report import write_report
+from promptlab.eval.strategies import STRATEGIES
 
 __all__ = ["eval_command", "report_command"]
 
@@ -28,15 +35,15 @@ def eval_command(
     dataset: Annotated[str, typer.Argument(help=f"A dataset name ({_DATASETS}) or a JSON/JSONL file.")],
     strategy: Annotated[str, typer.Option(help=f"One of: {', '.join(STRATEGIES)}.")] = "direct",
     backend: Annotated[str, typer.Option(help="Backend spec, e.g. llamacpp, openai:URL, mock:FILE.")] = "llamacpp",
-    out: Annotated[Path, typer.Option(help="Directory for eval.json, results.jsonl, traces.jsonl and the report.")]
-    = Path("eval-out"),
+    out: Annotated[Path | None, typer.Option(help="Directory for eval.json, results.jsonl, traces.jsonl and the "
+                                                  "report (default: runs/DATASET-STRATEGY).")] = None,
     limit: Annotated[int | None, typer.Option(help="Only the first K items.", min=1)] = None,
     n: Annotated[int, typer.Option(help="Samples per question (self-consistency vote).", min=1)] = 1,
     concurrency: Annotated[int, typer.Option(help="Items in flight at once (server backends gain).", min=1)] = 1,
     strict: Annotated[bool, typer.Option(help="Stop at a malformed dataset record instead of skipping it.")]
     = False,
-    data_dir: Annotated[Path | None, typer.Option(help="Where the shared datasets are (default: $PROMPTLAB_DATA "
-                                                       "or shared/data beside the repo).")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Your data directory (default: $PROMPTLAB_DATA): "
+                                                       "its files override the shipped datasets.")] = None,
     task: Annotated[str | None, typer.Option(help="Scoring for a custom file: math or qa (default: guessed).")]
     = None,
     force: Annotated[bool, typer.Option(help="Discard the results already in --out and start over.")] = False,
@@ -57,38 +64,27 @@ def eval_command(
             typer.echo(f"warning: skipped {len(data.skipped)} malformed record(s) in {data.path}: "
                        f"{'; '.join(data.skipped[:3])}{' ...' if len(data.skipped) > 3 else ''}", err=True)
         options = _runner_options(option or [])
-        config = EvalConfig(dataset=data.name, dataset_path=str(data.path.resolve()), fingerprint=data.fingerprint,
-                            task=data.task, strategy=strategy, backend=backend, n=n, options=options)
-        with load_backend(backend) as engine:
-            try:  # before the checkpoint: a bad option must not leave an eval.json behind
-                runner = build_runner(strategy, engine, n=n, **options)
-            except TypeError as exc:  # an option the runner does not take
-                fail(f"--option: {exc}")
-            checkpoint = Checkpoint.open(out, config, force=force)
-            selected = {e.id for e in data.items[:limit]}
-            finished = checkpoint.finished_ids(retry_errors=retry_errors) & selected
-            prior = [r for r in checkpoint.results if r.id in finished]
-            if prior:
-                typer.echo(f"resuming {out}: {len(prior)} of {len(selected)} items already done", err=True)
-
-            def run(on_result: Callable[[ItemResult], None]) -> EvalOutcome:
-                return run_evaluation(data, runner, checkpoint, concurrency=concurrency, limit=limit,
-                                      retry_errors=retry_errors, on_result=on_result)
-
+        directory = out if out is not None else default_out_dir(data.name, strategy)
+        with load_backend(backend) as engine, _Progress(directory, progress) as bar:
             try:
-                outcome = _with_progress(f"{strategy} on {data.name}", len(selected), prior, progress, run)
+                run = run_eval(data, strategy=strategy, backend=engine, backend_spec=backend, out=directory,
+                               limit=limit, n=n, concurrency=concurrency, options=options, force=force,
+                               retry_errors=retry_errors, progress=bar)
             except KeyboardInterrupt:
                 fail("interrupted; the finished items are saved, rerun the same command to resume", code=130)
-            finally:
-                checkpoint.close()
-        markdown, page = write_report([out], out)
-        summary = summarize(out)
+    summary, outcome = run.summary, run.outcome
     typer.echo(f"{summary.label}: accuracy {summary.accuracy:.1%} on {summary.count} items"
                + (f", F1 {summary.mean_f1:.3f}" if summary.mean_f1 is not None else ""))
-    typer.echo(f"report: {markdown} and {page}")
+    typer.echo(f"results: {directory}; report: {run.report[0]} and {run.report[1]}")
     if outcome.aborted:
         fail(f"stopped early with {outcome.remaining} item(s) left: {outcome.aborted}; "
              "rerun the same command to resume")
+    errors = [r for r in summary.results if r.status == "error"]
+    if errors:
+        typer.echo(f"warning: {len(errors)} of {summary.count} item(s) ended in an error (first: {errors[0].error}); "
+                   "rerun with --retry-errors to run them again", err=True)
+    if errors and len(errors) == summary.count:
+        fail(f"every item ended in an error, e.g. {errors[0].error}", code=1)
 
 
 def _runner_options(pairs: list[str]) -> dict[str, Any]:
@@ -105,25 +101,43 @@ def _runner_options(pairs: list[str]) -> dict[str, Any]:
     return options
 
 
-def _with_progress(description: str, total: int, prior: list[ItemResult], show: bool,
-                   run: Callable[[Callable[[ItemResult], None]], EvalOutcome]) -> EvalOutcome:
-    """Run with a progress bar (ETA, running accuracy) over the items of this and earlier runs."""
-    if not show:
-        return run(lambda result: None)
-    finished, correct = len(prior), sum(r.correct for r in prior)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("acc {task.fields[accuracy]}"), TimeElapsedColumn(), TextColumn("eta"),
-               TimeRemainingColumn())
-    with Progress(*columns, console=Console(stderr=True)) as bar:
-        accuracy = f"{correct / finished:.1%}" if finished else "-"
-        task_id = bar.add_task(description, total=total, completed=finished, accuracy=accuracy)
+class _Progress:
+    """The progress bar (ETA, running accuracy over this and earlier runs) and the resume notice on stderr."""
 
-        def advance(result: ItemResult) -> None:
-            nonlocal finished, correct
-            finished, correct = finished + 1, correct + result.correct
-            bar.update(task_id, advance=1, accuracy=f"{correct / finished:.1%}")
+    def __init__(self, directory: Path, show: bool) -> None:
+        self.directory, self.show = directory, show
+        self._bar: Progress | None = None
+        self._task: TaskID | None = None
+        self._finished = self._correct = 0
 
-        return run(advance)
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def start(self, data: Dataset, total: int, prior: list[ItemResult]) -> None:
+        if prior:
+            typer.echo(f"resuming {self.directory}: {len(prior)} of {total} items already done", err=True)
+        if not self.show:
+            return
+        self._finished, self._correct = len(prior), sum(r.correct for r in prior)
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("acc {task.fields[accuracy]}"), TimeElapsedColumn(), TextColumn("eta"),
+                   TimeRemainingColumn())
+        self._bar = Progress(*columns, console=Console(stderr=True))
+        self._bar.start()
+        self._task = self._bar.add_task(f"{self.directory.name}", total=total, completed=self._finished,
+                                        accuracy=self._accuracy())
+
+    def advance(self, result: ItemResult) -> None:
+        self._finished, self._correct = self._finished + 1, self._correct + result.correct
+        if self._bar is not None and self._task is not None:
+            self._bar.update(self._task, advance=1, accuracy=self._accuracy())
+
+    def _accuracy(self) -> str:
+        return f"{self._correct / self._finished:.1%}" if self._finished else "-"
 
 
 def report_command(

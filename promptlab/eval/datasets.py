@@ -8,10 +8,12 @@ recorded in :attr:`Dataset.skipped`, or raise :class:`DatasetError` when ``stric
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
 import re
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -24,12 +26,15 @@ __all__ = [
     "ALIASES",
     "DATA_ENV",
     "KNOWN",
+    "MAX_DATASET_BYTES",
     "Dataset",
+    "DatasetInfo",
     "DatasetItem",
     "Task",
     "dataset_names",
-    "find_data_dir",
     "load_dataset",
+    "shipped_data_dir",
+    "user_data_dir",
 ]
 
 Task = Literal["math", "qa"]
@@ -65,52 +70,77 @@ class Dataset:
 
 
 @dataclass(frozen=True)
-class _Known:
+class DatasetInfo:
+    """A dataset that ships with promptlab: what it is, where it came from, its licence."""
+
+    name: str
     relpath: str
+    """Its upstream file name, relative to the data directory (``gsm8k/test.jsonl``)."""
     task: Task
+    items: int
     description: str
+    source: str
+    licence: str
+
+    @property
+    def path(self) -> Path:
+        """The compressed copy inside the installed package."""
+        return shipped_data_dir() / f"{self.relpath}.gz"
 
 
-KNOWN: dict[str, _Known] = {
-    "gsm8k": _Known("gsm8k/test.jsonl", "math", "GSM8K test, 1,319 grade-school math problems"),
-    "gsm8k-train": _Known("gsm8k/train.jsonl", "math", "GSM8K train, 7,473 problems"),
-    "svamp": _Known("svamp/SVAMP.json", "math", "SVAMP, 1,000 one-step word problems with distractors"),
-    "gsm-hard": _Known("pal/datasets/gsmhardv2.jsonl", "math", "GSM-Hard: GSM8K with large numbers"),
-    "mawps-multiarith": _Known("pal/datasets/mawpsmultiarith.jsonl", "math", "MAWPS MultiArith, 600 items"),
-    "mawps-addsub": _Known("pal/datasets/mawpsaddsub.jsonl", "math", "MAWPS AddSub, 395 items"),
-    "mawps-singleeq": _Known("pal/datasets/mawpssingleeq.jsonl", "math", "MAWPS SingleEq, 508 items"),
-    "mawps-singleop": _Known("pal/datasets/mawpssingleop.jsonl", "math", "MAWPS SingleOp, 562 items"),
-    "hotpotqa": _Known("react/hotpot_dev_v1_simplified.json", "qa", "HotpotQA dev, 7,405 multi-hop questions"),
-}
+_PAL = "reasoning-machines/pal datasets/"
+_MAWPS = "Apache-2.0 (PAL's copy)"
+KNOWN: dict[str, DatasetInfo] = {info.name: info for info in (
+    DatasetInfo("gsm8k", "gsm8k/test.jsonl", "math", 1319, "GSM8K test: grade-school math word problems",
+          "openai/grade-school-math test.jsonl", "MIT"),
+    DatasetInfo("gsm8k-train", "gsm8k/train.jsonl", "math", 7473, "GSM8K train",
+          "openai/grade-school-math train.jsonl", "MIT"),
+    DatasetInfo("svamp", "svamp/SVAMP.json", "math", 1000, "SVAMP: one-step word problems with distractors",
+          "arkilpatel/SVAMP SVAMP.json", "MIT"),
+    DatasetInfo("gsm-hard", "pal/datasets/gsmhardv2.jsonl", "math", 1319, "GSM-Hard: GSM8K test with large numbers",
+          f"{_PAL}gsmhardv2.jsonl", "Apache-2.0 (PAL), MIT (HF card)"),
+    DatasetInfo("mawps-multiarith", "pal/datasets/mawpsmultiarith.jsonl", "math", 600, "MAWPS MultiArith: multi-step",
+          f"{_PAL}mawpsmultiarith.jsonl", _MAWPS),
+    DatasetInfo("mawps-addsub", "pal/datasets/mawpsaddsub.jsonl", "math", 395, "MAWPS AddSub: addition, subtraction",
+          f"{_PAL}mawpsaddsub.jsonl", _MAWPS),
+    DatasetInfo("mawps-singleeq", "pal/datasets/mawpssingleeq.jsonl", "math", 508, "MAWPS SingleEq: one equation",
+          f"{_PAL}mawpssingleeq.jsonl", _MAWPS),
+    DatasetInfo("mawps-singleop", "pal/datasets/mawpssingleop.jsonl", "math", 562, "MAWPS SingleOp: one operation",
+          f"{_PAL}mawpssingleop.jsonl", _MAWPS),
+    DatasetInfo("hotpotqa", "react/hotpot_dev_v1_simplified.json", "qa", 7405, "HotpotQA dev: multi-hop questions",
+          "ysymyth/ReAct data/hotpot_dev_v1_simplified.json", "CC BY-SA 4.0"),
+)}
+"""The datasets shipped inside the package (sources and licences: ``promptlab/_data/LICENSES.md``)."""
 ALIASES = {"gsmhard": "gsm-hard", "multiarith": "mawps-multiarith", "addsub": "mawps-addsub",
            "singleeq": "mawps-singleeq", "singleop": "mawps-singleop", "hotpot": "hotpotqa"}
+MAX_DATASET_BYTES = 256 * 2**20
+"""Largest dataset file read (after decompression)."""
 
 _QUESTION_KEYS = ("question", "input", "Question")
 _ANSWER_KEYS = ("answer", "target", "Answer")
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 
 
-def find_data_dir(data_dir: str | Path | None = None) -> Path:
-    """The shared data directory: ``data_dir``, ``$PROMPTLAB_DATA``, or ``shared/data`` beside the repo."""
-    if data_dir is not None or os.environ.get(DATA_ENV):
-        chosen = Path(data_dir if data_dir is not None else os.environ[DATA_ENV]).expanduser()
-        if not chosen.is_dir():
-            raise DatasetError(f"data directory {str(chosen)!r} does not exist")
-        return chosen
-    repo = Path(__file__).resolve().parents[2]
-    for base in (Path.cwd(), *Path.cwd().parents[:2], repo, repo.parent):
-        for candidate in (base / "shared" / "data", base / "data"):
-            if (candidate / "SOURCES.md").is_file():
-                return candidate
-    raise DatasetError(
-        f"cannot find the shared data directory (looked for shared/data near {str(Path.cwd())!r} "
-        f"and {str(repo)!r}); pass --data-dir or set {DATA_ENV}"
-    )
+def shipped_data_dir() -> Path:
+    """Where the datasets shipped with promptlab are: ``promptlab/_data``."""
+    return Path(__file__).resolve().parent.parent / "_data"
+
+
+def user_data_dir(data_dir: str | Path | None = None) -> Path | None:
+    """The user's data directory: ``data_dir``, else ``$PROMPTLAB_DATA``, else None."""
+    chosen = data_dir if data_dir is not None else os.environ.get(DATA_ENV) or None
+    if chosen is None:
+        return None
+    path = Path(chosen).expanduser()
+    if not path.is_dir():
+        source = "--data-dir" if data_dir is not None else f"${DATA_ENV}"
+        raise DatasetError(f"data directory {str(path)!r} ({source}) does not exist")
+    return path
 
 
 def dataset_names() -> dict[str, str]:
     """Known dataset names and what each one is."""
-    return {name: known.description for name, known in KNOWN.items()}
+    return {name: info.description for name, info in KNOWN.items()}
 
 
 def load_dataset(
@@ -120,26 +150,35 @@ def load_dataset(
     strict: bool = False,
     task: Task | None = None,
 ) -> Dataset:
-    """Load a known dataset by name (``gsm8k``, ``svamp``, ``hotpotqa``, ...) or a JSON/JSONL file.
+    """Load a shipped dataset by name (``gsm8k``, ``svamp``, ``hotpotqa``, ...) or a JSON/JSONL file.
 
-    ``task`` overrides how answers are scored; for an unknown file it is guessed
-    (``math`` when every reference answer is a number).
+    The user's data directory (``data_dir``, else ``$PROMPTLAB_DATA``) comes first: a
+    file there at a known dataset's upstream path (``gsm8k/test.jsonl``) replaces the
+    shipped copy, and a relative file name is looked up there before the current
+    directory. Files may be gzip-compressed (``.jsonl.gz``). ``task`` overrides how
+    answers are scored; for an unknown file it is guessed (``math`` when every reference
+    answer is a number).
     """
+    base = user_data_dir(data_dir)
     key = str(name_or_path).lower()
     key = ALIASES.get(key, key)
     if key in KNOWN:
-        known = KNOWN[key]
-        path = find_data_dir(data_dir) / known.relpath
-        name, default_task = key, known.task
+        info = KNOWN[key]
+        mine = _first_file(base / info.relpath) if base is not None else None
+        path = mine or info.path
+        name, default_task = key, info.task
         if not path.is_file():
-            raise DatasetError(f"dataset {key!r} should be at {str(path)!r} but that file is missing")
+            raise DatasetError(f"the shipped dataset {key!r} is missing from this installation ({str(path)!r}); "
+                               "reinstall promptlab")
     else:
-        path = Path(name_or_path).expanduser()
+        given = Path(name_or_path).expanduser()
+        path = (_first_file(base / given) if base is not None and not given.is_absolute() else None) or given
         if not path.is_file():
             names = ", ".join(KNOWN)
-            raise DatasetError(f"no dataset named {str(name_or_path)!r} and no such file; known names: {names}")
-        name, default_task = path.stem, None
-    raw = path.read_bytes()
+            where = f" (nor in {str(base)!r})" if base is not None else ""
+            raise DatasetError(f"no dataset named {str(name_or_path)!r} and no such file{where}; known names: {names}")
+        name, default_task = _stem(path), None
+    raw = _read(path)
     items, skipped = _parse(path, raw.decode("utf-8", errors="replace"), strict)
     if not items:
         raise DatasetError(f"dataset {str(path)!r} holds no usable examples" +
@@ -147,6 +186,31 @@ def load_dataset(
     chosen = task or default_task or ("math" if all(_NUMBER.match(e.answer) for e in items) else "qa")
     return Dataset(name=name, path=path, task=chosen, items=items, skipped=skipped,
                    fingerprint=hashlib.sha256(raw).hexdigest())
+
+
+def _first_file(path: Path) -> Path | None:
+    """``path`` or its ``.gz`` twin, whichever exists."""
+    return next((p for p in (path, path.with_name(path.name + ".gz")) if p.is_file()), None)
+
+
+def _stem(path: Path) -> str:
+    return path.name.removesuffix(".gz").rsplit(".", 1)[0]
+
+
+def _read(path: Path) -> bytes:
+    """The file's bytes (decompressed for ``.gz``), at most :data:`MAX_DATASET_BYTES`."""
+    try:
+        if path.suffix == ".gz":
+            with gzip.open(path, "rb") as stream:
+                raw = stream.read(MAX_DATASET_BYTES + 1)
+        else:
+            with path.open("rb") as stream:
+                raw = stream.read(MAX_DATASET_BYTES + 1)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DatasetError(f"cannot read dataset {str(path)!r}: {exc}") from None
+    if len(raw) > MAX_DATASET_BYTES:
+        raise DatasetError(f"dataset {str(path)!r} is larger than {MAX_DATASET_BYTES // 2**20} MiB; split it")
+    return raw
 
 
 def _parse(path: Path, text: str, strict: bool) -> tuple[list[DatasetItem], list[str]]:
@@ -159,7 +223,8 @@ def _parse(path: Path, text: str, strict: bool) -> tuple[list[DatasetItem], list
             raise DatasetError(f"{str(path)!r} {message} (drop --strict to skip malformed records)")
         skipped.append(message)
 
-    if path.suffix == ".jsonl":
+    lines = path.name.removesuffix(".gz").endswith(".jsonl")
+    if lines:
         for number, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
                 continue
@@ -176,7 +241,7 @@ def _parse(path: Path, text: str, strict: bool) -> tuple[list[DatasetItem], list
             raise DatasetError(f"{str(path)!r} must hold a JSON list of objects (or be a .jsonl file)")
         records = list(enumerate(data, start=1))
     items: list[DatasetItem] = []
-    where_kind = "line" if path.suffix == ".jsonl" else "item"
+    where_kind = "line" if lines else "item"
     seen: set[str] = set()
     for number, record in records:
         try:

@@ -129,3 +129,57 @@ def test_a_backend_that_dies_stops_the_run_and_the_rerun_finishes(tmp_path: Path
     assert second.exit_code == 0, second.output
     assert "2 of 4 items already done" in second.stderr and "accuracy 100.0% on 4 items" in second.stdout
     assert len((out / "results.jsonl").read_text().splitlines()) == 4
+
+
+def test_the_default_output_directory_is_one_per_dataset_and_strategy(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    data, script = _files(tmp_path, ["2", "4", "6", "8"])
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["eval", str(data), "--strategy", "direct", "--backend", f"mock:{script}",
+                                 "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "runs" / "sums-direct" / "results.jsonl").is_file()
+    assert "runs/sums-direct" in result.stdout
+    assert not (tmp_path / "eval-out").exists()
+
+
+def test_items_that_ended_in_error_are_counted_with_the_retry_hint(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from promptlab.backends import MockBackend
+
+    def answer(prompt: str) -> str:
+        if "2 + 2" in prompt:
+            raise ValueError("the model broke on this one")
+        return str(2 * int(prompt.split(" + ")[0].split()[-1]))
+
+    data, script = _files(tmp_path, [])
+    monkeypatch.setattr("promptlab.cli.eval.load_backend", lambda spec: MockBackend(default=answer))
+    some = _eval(data, script, tmp_path / "some")
+    assert some.exit_code == 0, some.output
+    assert "1 of 4 item(s) ended in an error" in some.stderr and "--retry-errors" in some.stderr
+    assert "the model broke" in some.stderr
+
+
+def test_every_item_in_error_exits_non_zero(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from promptlab.backends import MockBackend
+
+    def broken(prompt: str) -> str:
+        raise ValueError("no answer for you")
+
+    data, script = _files(tmp_path, [])
+    monkeypatch.setattr("promptlab.cli.eval.load_backend", lambda spec: MockBackend(default=broken))
+    result = _eval(data, script, tmp_path / "all")
+    assert result.exit_code == 1
+    assert "4 of 4 item(s) ended in an error" in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("error: every item ended in an error")
+    assert (tmp_path / "all" / "report.md").is_file(), "the report still shows what happened"
+
+
+def test_datasets_lists_the_shipped_datasets_with_sizes_sources_and_licences() -> None:
+    result = runner.invoke(app, ["datasets", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = {row["name"]: row for row in json.loads(result.stdout)}
+    assert set(rows) == {"gsm8k", "gsm8k-train", "svamp", "gsm-hard", "mawps-multiarith", "mawps-addsub",
+                         "mawps-singleeq", "mawps-singleop", "hotpotqa"}
+    assert rows["gsm8k"]["items"] == 1319 and rows["gsm8k"]["licence"] == "MIT" and rows["gsm8k"]["bytes"] > 100_000
+    assert "grade-school-math" in rows["gsm8k"]["source"] and rows["hotpotqa"]["licence"] == "CC BY-SA 4.0"
+    table = runner.invoke(app, ["datasets"], env={"COLUMNS": "200"})
+    assert table.exit_code == 0 and "mawps-singleop" in table.stdout and "LICENSES.md" in table.stdout

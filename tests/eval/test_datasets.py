@@ -1,24 +1,31 @@
+import gzip
 import json
 from pathlib import Path
 
 import pytest
 
 from promptlab.errors import DatasetError
-from promptlab.eval.datasets import KNOWN, find_data_dir, load_dataset
+from promptlab.eval import datasets
+from promptlab.eval.datasets import KNOWN, load_dataset, shipped_data_dir
 
-DATA = find_data_dir()
+REFERENCE = Path(__file__).resolve().parents[1] / "data" / "reference"
 
 
-def _lines(path: Path) -> int:
-    return len([line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()])
+def _records(path: Path) -> list[dict[str, object]]:
+    text = gzip.decompress(path.read_bytes()).decode("utf-8")
+    if path.name.endswith(".jsonl.gz"):
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+    records: list[dict[str, object]] = json.loads(text)
+    return records
 
 
 @pytest.mark.parametrize("name", sorted(KNOWN))
-def test_every_known_dataset_loads_completely(name: str) -> None:
+def test_every_known_dataset_ships_in_the_package_and_loads_completely(name: str) -> None:
+    info = KNOWN[name]
+    assert info.path.is_relative_to(shipped_data_dir()) and info.path.is_file()
     data = load_dataset(name)
-    path = DATA / KNOWN[name].relpath
-    expected = _lines(path) if path.suffix == ".jsonl" else len(json.loads(path.read_text(encoding="utf-8")))
-    assert len(data) == expected
+    assert data.path == info.path
+    assert len(data) == len(_records(info.path)) == info.items
     assert data.skipped == []
     assert data.task == KNOWN[name].task
     assert len({e.id for e in data.items}) == len(data)
@@ -29,18 +36,19 @@ def test_gsm8k_answers_are_the_number_after_hashes_without_commas() -> None:
     data = load_dataset("gsm8k")
     assert data.items[0].answer == "18"
     assert all("," not in e.answer and "#" not in e.answer for e in data.items)
-    raw = [json.loads(line) for line in (DATA / "gsm8k/test.jsonl").read_text(encoding="utf-8").splitlines()]
-    with_commas = [r for r in raw if "," in r["answer"].rsplit("####", 1)[1]]
+    raw = _records(KNOWN["gsm8k"].path)
+    with_commas = [r for r in raw if "," in str(r["answer"]).rsplit("####", 1)[1]]
     assert with_commas, "GSM8K test has answers with thousands separators"
     by_question = {e.question: e.answer for e in data.items}
     for record in with_commas:
-        assert by_question[record["question"]] == record["answer"].rsplit("####", 1)[1].strip().replace(",", "")
+        final = str(record["answer"]).rsplit("####", 1)[1]
+        assert by_question[str(record["question"])] == final.strip().replace(",", "")
 
 
 def test_svamp_questions_match_pals_copy() -> None:
     """SOURCES.md: PAL's svamp.jsonl is SVAMP.json with body and question joined; our join must agree."""
     svamp = load_dataset("svamp")
-    pal = [json.loads(line) for line in (DATA / "pal/datasets/svamp.jsonl").read_text(encoding="utf-8").splitlines()]
+    pal = _records(REFERENCE / "pal" / "datasets" / "svamp.jsonl.gz")
     assert [e.question for e in svamp.items] == [p["input"] for p in pal]
     assert [float(e.answer) for e in svamp.items] == [p["target"] for p in pal]
     assert svamp.items[0].id == "chal-1"
@@ -107,14 +115,42 @@ def test_unknown_name_lists_the_known_ones() -> None:
         load_dataset("no-such-dataset")
 
 
-def test_data_dir_from_argument_and_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_data_directory_overrides_a_shipped_file_and_holds_user_files(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "gsm8k").mkdir()
     (tmp_path / "gsm8k" / "test.jsonl").write_text('{"question": "q", "answer": "r\\n#### 1,000"}\n')
+    (tmp_path / "mine.jsonl.gz").write_bytes(gzip.compress(b'{"question": "1+1?", "answer": "2"}\n'))
     assert load_dataset("gsm8k", data_dir=tmp_path).items[0].answer == "1000"
+    monkeypatch.chdir(tmp_path.parent)
     monkeypatch.setenv("PROMPTLAB_DATA", str(tmp_path))
     assert load_dataset("gsm8k").path == tmp_path / "gsm8k" / "test.jsonl"
-    with pytest.raises(DatasetError, match=r"svamp.*missing"):
-        load_dataset("svamp")
+    mine = load_dataset("mine.jsonl.gz")
+    assert mine.name == "mine" and mine.items[0].answer == "2" and mine.task == "math"
+    assert load_dataset("svamp").path == KNOWN["svamp"].path  # not in the user's directory: the shipped copy
     monkeypatch.setenv("PROMPTLAB_DATA", str(tmp_path / "nowhere"))
-    with pytest.raises(DatasetError, match="does not exist"):
+    with pytest.raises(DatasetError, match=r"nowhere.*PROMPTLAB_DATA.*does not exist"):
         load_dataset("gsm8k")
+
+
+def test_no_parent_directory_is_searched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A shared/data directory near the working directory is not data: only the package and the user's directory."""
+    data = tmp_path / "shared" / "data" / "gsm8k"
+    data.mkdir(parents=True)
+    (data / "test.jsonl").write_text('{"question": "q", "answer": "1"}\n')
+    (tmp_path / "shared" / "data" / "SOURCES.md").write_text("")
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "a" / "b")
+    monkeypatch.delenv("PROMPTLAB_DATA", raising=False)
+    assert load_dataset("gsm8k").path == KNOWN["gsm8k"].path
+
+
+def test_a_corrupt_or_oversized_file_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = tmp_path / "broken.jsonl.gz"
+    broken.write_bytes(b"not gzip at all")
+    with pytest.raises(DatasetError, match=r"cannot read dataset .*broken\.jsonl\.gz"):
+        load_dataset(broken)
+    big = tmp_path / "big.jsonl"
+    big.write_text('{"question": "q", "answer": "1"}\n' * 10)
+    monkeypatch.setattr(datasets, "MAX_DATASET_BYTES", 100)
+    with pytest.raises(DatasetError, match="larger than"):
+        load_dataset(big)

@@ -1,8 +1,10 @@
+import gzip
 import json
+from pathlib import Path
 
 import pytest
 
-from promptlab.eval.datasets import find_data_dir, load_dataset
+from promptlab.eval.datasets import load_dataset
 from promptlab.eval.metrics import exact_match, f1_score, normalize_qa, numeric_match, score, stated_number
 
 
@@ -29,8 +31,8 @@ def test_numeric_tolerance_is_pals() -> None:
 def test_pal_gsm_targets_agree_with_gsm8k_answers() -> None:
     """SOURCES.md: PAL's gsm.jsonl targets equal the GSM8K #### answers; our parsing must agree."""
     gsm8k = load_dataset("gsm8k")
-    path = find_data_dir() / "pal/datasets/gsm.jsonl"
-    pal = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    path = Path(__file__).resolve().parents[1] / "data" / "reference" / "pal" / "datasets" / "gsm.jsonl.gz"
+    pal = [json.loads(line) for line in gzip.decompress(path.read_bytes()).decode("utf-8").splitlines()]
     assert all(numeric_match(str(p["target"]), e.answer) for p, e in zip(pal, gsm8k.items, strict=True))
 
 

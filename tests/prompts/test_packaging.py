@@ -51,3 +51,26 @@ def test_an_installed_wheel_finds_its_templates(wheel: Path, tmp_path: Path) -> 
     path, programs = result.stdout.split()
     assert Path(path).is_relative_to(site / "promptlab" / "_templates")
     assert int(programs) == 8
+
+
+def test_the_wheel_ships_every_dataset_and_an_installed_wheel_loads_them(wheel: Path, tmp_path: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {"promptlab/_data/gsm8k/test.jsonl.gz", "promptlab/_data/LICENSES.md",
+            "promptlab/_data/licenses/Apache-2.0.txt"} <= names
+    site = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(site)
+    script = (
+        "from promptlab.eval import load_dataset\n"
+        "from promptlab.eval.datasets import KNOWN\n"
+        "for name in KNOWN:\n"
+        "    data = load_dataset(name)\n"
+        "    print(name, len(data), data.path)\n"
+    )
+    env = {key: value for key, value in os.environ.items() if key != "PROMPTLAB_DATA"}
+    env["PYTHONPATH"] = str(site)
+    result = subprocess.run([sys.executable, "-c", script], env=env, cwd=tmp_path, capture_output=True, text=True,
+                            timeout=300, check=True)
+    rows = [line.split() for line in result.stdout.splitlines()]
+    assert len(rows) == 9
+    assert {name: int(count) for name, count, _ in rows}["gsm8k"] == 1319
+    assert all(Path(path).is_relative_to(site / "promptlab" / "_data") for _, _, path in rows)

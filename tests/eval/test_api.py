@@ -1,0 +1,75 @@
+"""promptlab.evaluate: one call writes what ``promptlab eval`` writes and returns the summary."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import promptlab
+from promptlab.backends import MockBackend
+from promptlab.cli.app import app
+from promptlab.errors import ConfigError
+from promptlab.eval import default_out_dir, load_dataset
+
+FILES = ["eval.json", "report.html", "report.md", "results.jsonl", "traces.jsonl"]
+
+
+def _doubler(prompt: str) -> str:
+    """Answers ``What is A + B?`` for the sums fixture (conftest), wrong for 7 + 7."""
+    a = int(prompt.split("What is ")[-1].split(" + ")[0])
+    return "15" if a == 7 else str(2 * a)
+
+
+def test_evaluate_returns_the_summary_and_writes_the_same_files_as_the_cli(sums, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    llm = MockBackend(default=_doubler)
+    summary = promptlab.evaluate(sums, strategy="direct", backend=llm, out=tmp_path / "api", limit=8, concurrency=3)
+    assert summary.count == 8 and summary.accuracy == pytest.approx(7 / 8)
+    assert summary.config.strategy == "direct" and summary.config.backend == "mock"
+    assert sorted(p.name for p in (tmp_path / "api").iterdir()) == FILES
+    assert not llm.closed, "a backend passed in stays open for its owner"
+    script = tmp_path / "answers.json"
+    script.write_text(json.dumps([_doubler(f"What is {i} + {i}?") for i in range(8)]))
+    cli = CliRunner().invoke(app, ["eval", str(sums.path), "--strategy", "direct", "--backend", f"mock:{script}",
+                                   "--out", str(tmp_path / "cli"), "--limit", "8", "--no-progress"])
+    assert cli.exit_code == 0, cli.output
+    assert sorted(p.name for p in (tmp_path / "cli").iterdir()) == FILES
+    assert _graded(tmp_path / "cli") == _graded(tmp_path / "api")
+    resumed = promptlab.evaluate(sums, backend=llm, out=tmp_path / "api")
+    assert resumed.count == 10 and len(llm.prompts) == 10, "the second call ran only the two remaining items"
+
+
+def _graded(directory: Path) -> list[tuple[str, str | None, bool]]:
+    results = [json.loads(line) for line in (directory / "results.jsonl").read_text().splitlines()]
+    return sorted((r["id"], r["prediction"], r["correct"]) for r in results)
+
+
+def test_evaluate_a_shipped_dataset_by_name_into_the_default_directory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    answers = {item.question: item.answer for item in load_dataset("mawps-singleop").items[:3]}
+    llm = MockBackend(default=lambda prompt: next(a for q, a in answers.items() if q in prompt))
+    summary = promptlab.evaluate("mawps-singleop", strategy="direct", backend=llm, limit=3)
+    assert summary.accuracy == 1.0 and summary.count == 3
+    assert summary.directory == default_out_dir("mawps-singleop", "direct") == Path("runs/mawps-singleop-direct")
+    assert (tmp_path / "runs" / "mawps-singleop-direct" / "report.md").is_file()
+
+
+def test_a_bad_runner_option_raises_before_anything_is_written(sums, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ConfigError, match="no_such_knob"):
+        promptlab.evaluate(sums, backend=MockBackend(), out=tmp_path / "x", options={"no_such_knob": 1})
+    assert not (tmp_path / "x").exists()
+
+
+def test_default_out_dir_is_one_per_dataset_and_strategy() -> None:
+    assert default_out_dir("gsm8k", "pal") == Path("runs/gsm8k-pal")
+    assert default_out_dir("my data/v2", "cot") == Path("runs/my-data-v2-cot")
+    assert default_out_dir("gsm8k", "pal") != default_out_dir("gsm8k", "cot")
+
+
+def test_the_results_hold_one_line_per_item(sums, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    promptlab.evaluate(sums, backend=MockBackend(default=_doubler), out=tmp_path / "o")
+    lines = (tmp_path / "o" / "results.jsonl").read_text().splitlines()
+    assert sorted(json.loads(line)["id"] for line in lines) == sorted(item.id for item in sums.items)
