@@ -25,10 +25,10 @@ from promptlab.errors import ConfigError, ContextLengthError
 from promptlab.prompts.library import TemplateLibrary
 from promptlab.prompts.templates import PromptTemplate
 from promptlab.runners._react_effects import CallTool, GenerateOrOverflow, QuestionRunner, RunFallback
+from promptlab.runners._sampling import given
 from promptlab.runners.flow import Effect, Flow, Generate, Runner
 from promptlab.runners.react_parse import ActionParseError, ParsedAction, parse_action, split_thought
 from promptlab.runners.result import RunResult
-from promptlab.runners.sampling import given
 from promptlab.tools import Observation, Tool, ToolRegistry, wikipedia_tools
 from promptlab.tools.wikipedia import WIKIPEDIA_API_URL
 from promptlab.tracing import TraceRecorder
