@@ -1,5 +1,6 @@
 """Runners: prompting strategies that turn a question into an answer with a trace."""
 
+from promptlab.runners._sampling import conclude, record_samples, sample
 from promptlab.runners.answers import (
     Extractor,
     answer_is,
@@ -37,6 +38,7 @@ __all__ = [
     "Vote",
     "answer_is",
     "answers_match",
+    "conclude",
     "default_extractor",
     "extract_code",
     "last_number",
@@ -44,5 +46,7 @@ __all__ = [
     "normalize_answer",
     "parse_action",
     "parse_number",
+    "record_samples",
     "regex_extractor",
+    "sample",
 ]
