@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from promptlab.backends import Backend, load_backend
 from promptlab.errors import ConfigError
 from promptlab.eval.checkpoint import Checkpoint, EvalConfig, ItemResult
-from promptlab.eval.datasets import Dataset, Task, load_dataset
+from promptlab.eval.datasets import Dataset, Task, load_dataset, shipped_data_dir
 from promptlab.eval.harness import EvalOutcome, run_evaluation
 from promptlab.eval.report import EvalSummary, summarize, write_report
 from promptlab.eval.strategies import build_runner
@@ -115,7 +115,7 @@ def run_eval(
             runner = build_runner(strategy, engine, n=n, **runner_options)
         except TypeError as exc:  # an option the runner does not take
             raise ConfigError(f"runner option: {exc}") from None
-        config = EvalConfig(dataset=data.name, dataset_path=str(data.path.resolve()), fingerprint=data.fingerprint,
+        config = EvalConfig(dataset=data.name, dataset_path=_location(data.path), fingerprint=data.fingerprint,
                             task=data.task, strategy=strategy, backend=spec, n=n, options=runner_options)
         checkpoint = stack.enter_context(Checkpoint.open(directory, config, force=force))
         selected = {item.id for item in data.items[:limit]}
@@ -126,3 +126,12 @@ def run_eval(
                                  retry_errors=retry_errors, on_result=progress.advance if progress else None)
     report = write_report([directory], directory)
     return EvalRun(summary=summarize(directory), outcome=outcome, report=report)
+
+
+def _location(path: Path) -> str:
+    """A shipped file as ``promptlab/_data/...`` (the same in every installation, so a run resumes after a
+    reinstall; the fingerprint still guards the content), any other file by its absolute path."""
+    resolved, shipped = path.resolve(), shipped_data_dir()
+    if resolved.is_relative_to(shipped):
+        return f"promptlab/_data/{resolved.relative_to(shipped).as_posix()}"
+    return str(resolved)

@@ -55,6 +55,8 @@ def test_evaluate_a_shipped_dataset_by_name_into_the_default_directory(
     assert summary.accuracy == 1.0 and summary.count == 3
     assert summary.directory == default_out_dir("mawps-singleop", "direct") == Path("runs/mawps-singleop-direct")
     assert (tmp_path / "runs" / "mawps-singleop-direct" / "report.md").is_file()
+    # the shipped file is named the same in every installation, so a reinstall does not block resuming
+    assert summary.config.dataset_path == "promptlab/_data/pal/datasets/mawpssingleop.jsonl.gz"
 
 
 def test_a_bad_runner_option_raises_before_anything_is_written(sums, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
