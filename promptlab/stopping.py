@@ -2,14 +2,25 @@
 
 Stops are matched on decoded text, so a stop string split across several tokens
 is still found. The matched stop and everything after it are trimmed.
+
+Under a constraint (``GenerationConfig.constraint``) a stop ends the completion only
+where the text before it satisfies the constraint: an occurrence earlier than that is
+ordinary text. So a completion that ends with a stop, like one that ends at end of
+sequence, always matches its constraint; only a ``"length"`` cut leaves it incomplete.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-__all__ = ["StopMatch", "StopMatcher", "find_stop"]
+from promptlab.config import GenerationConfig
+
+Accept = Callable[[str], bool]
+"""Whether a stop may end the text here: called with the text before the stop."""
+
+__all__ = ["StopMatch", "StopMatcher", "find_stop", "stop_acceptor", "Accept"]
 
 
 @dataclass(frozen=True)
@@ -20,16 +31,37 @@ class StopMatch:
     stop: str | None
 
 
-def find_stop(text: str, stops: Sequence[str]) -> StopMatch:
-    """Cut ``text`` at the earliest occurrence of any stop (the longest on a tie)."""
+def find_stop(text: str, stops: Sequence[str], accept: Accept | None = None) -> StopMatch:
+    """Cut ``text`` at the earliest occurrence of any stop (the longest on a tie).
+
+    With ``accept``, only at an occurrence where ``accept(text before it)`` holds.
+    """
+    start = 0
+    while (found := _earliest(text, stops, start)) is not None:
+        at, stop = found
+        if accept is None or accept(text[:at]):
+            return StopMatch(text[:at], stop)
+        start = at + 1
+    return StopMatch(text, None)
+
+
+def stop_acceptor(config: GenerationConfig) -> Accept | None:
+    """Where a stop may end text under ``config``: anywhere (None), or where its constraint is satisfied.
+
+    The answer for each text is remembered, so re-scanning a growing text costs one check per occurrence.
+    """
+    if config.constraint is None or not config.stop:
+        return None
+    return functools.lru_cache(maxsize=256)(config.constraint.check)
+
+
+def _earliest(text: str, stops: Sequence[str], start: int) -> tuple[int, str] | None:
     best_at, best_stop = -1, None
     for stop in stops:
-        at = text.find(stop)
+        at = text.find(stop, start)
         if at != -1 and (best_at == -1 or at < best_at or (at == best_at and len(stop) > len(best_stop or ""))):
             best_at, best_stop = at, stop
-    if best_stop is None:
-        return StopMatch(text, None)
-    return StopMatch(text[:best_at], best_stop)
+    return None if best_stop is None else (best_at, best_stop)
 
 
 class StopMatcher:
@@ -40,10 +72,17 @@ class StopMatcher:
     the next chunk decides it. ``flush`` releases what is held back at the end.
     """
 
-    def __init__(self, stops: Sequence[str]) -> None:
+    def __init__(self, stops: Sequence[str], accept: Accept | None = None) -> None:
         self._stops = tuple(stops)
+        self._accept = accept
         self._pending = ""
+        self._emitted = ""
         self.stop: str | None = None
+
+    @classmethod
+    def of(cls, config: GenerationConfig) -> StopMatcher:
+        """The matcher for ``config``'s stops (and its constraint: see the module docstring)."""
+        return cls(config.stop, stop_acceptor(config))
 
     @property
     def stopped(self) -> bool:
@@ -55,20 +94,27 @@ class StopMatcher:
         if self.stopped:
             return ""
         self._pending += chunk
-        match = find_stop(self._pending, self._stops)
+        accept = self._accept
+        emitted = self._emitted
+        match = find_stop(self._pending, self._stops, None if accept is None else lambda t: accept(emitted + t))
         if match.stop is not None:
             self.stop = match.stop
             self._pending = ""
-            return match.text
+            return self._emit(match.text)
         hold = self._held_suffix_length(self._pending)
         emit = self._pending[: len(self._pending) - hold]
         self._pending = self._pending[len(self._pending) - hold :]
-        return emit
+        return self._emit(emit)
 
     def flush(self) -> str:
         """Release the held-back text once generation has ended without a stop."""
         rest, self._pending = self._pending, ""
-        return rest
+        return self._emit(rest)
+
+    def _emit(self, text: str) -> str:
+        if self._accept is not None:
+            self._emitted += text
+        return text
 
     def _held_suffix_length(self, text: str) -> int:
         longest = 0

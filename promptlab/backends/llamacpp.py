@@ -4,7 +4,8 @@ Decoding runs token by token on ``Llama.generate``: stop strings are matched on 
 decoded text by the shared :mod:`promptlab.stopping` code (so multi-token stops are
 found and the stop that fired is reported), and the KV cache of the longest common
 token prefix with the previous call is kept, so a multi-step agent that resends a
-growing prompt evaluates only the new tokens.
+growing prompt evaluates only the new tokens. A constraint is applied as an llguidance
+token mask on the logits before sampling (:mod:`promptlab.backends.guidance`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from typing import TYPE_CHECKING, Any
 from promptlab.backends._gguf import gguf_architecture
 from promptlab.backends.base import ALL_KNOBS, Backend, Capabilities, Completion, FinishReason, Stopwatch, Usage
 from promptlab.backends.embedded import embedded_model_path
+from promptlab.backends.guidance import SequenceMask, TokenMasks
 from promptlab.config import GenerationConfig
+from promptlab.constraints import ALL_CONSTRAINT_KINDS
 from promptlab.errors import BackendError, ContextLengthError, ModelLoadError
 from promptlab.stopping import StopMatcher
 
@@ -56,6 +59,7 @@ class LlamaCppBackend(Backend):
         knobs=ALL_KNOBS - {"num_beams"},
         streaming=True,
         prefix_cache=True,
+        constraints=ALL_CONSTRAINT_KINDS,
         notes={
             "num_beams": "llama.cpp has no beam search; use the hf backend for beams, "
             "or sample n completions with temperature > 0",
@@ -91,6 +95,8 @@ class LlamaCppBackend(Backend):
 
         model = self._llm._model
         self._is_eog = partial(llama_vocab_is_eog, model.vocab)
+        eog = [token for token in range(self._llm.n_vocab()) if self._is_eog(token)]
+        self._masks = TokenMasks.for_llamacpp(model.vocab, eog)
         self._bos_id = self._llm.token_bos()
         self._add_bos = self._bos_id != -1 and model.add_bos_token()
         self._special = {
@@ -160,21 +166,27 @@ class LlamaCppBackend(Backend):
         try:
             llm = self._llm
             budget = min(config.max_new_tokens, self.n_ctx - len(tokens))
+            mask = self._masks.sequence(config.constraint) if config.constraint is not None else None
             reused = self._reuse_cached_prefix(tokens)
             llm.set_seed(seed)
-            matcher = StopMatcher(config.stop)
+            matcher = StopMatcher.of(config)
             utf8 = codecs.getincrementaldecoder("utf-8")(errors="ignore")
             finish: FinishReason = "length"
             produced = 0
-            for token in llm.generate(tokens[reused:], reset=False, **_sampling(config)):
+            for token in llm.generate(tokens[reused:], reset=False, **_sampling(config), **_masking(mask)):
                 if self._is_eog(token):
                     finish = "eos"
                     break
                 produced += 1
+                if mask is not None:
+                    mask.advance(token)
                 if text := matcher.feed(utf8.decode(llm.detokenize([token]))):
                     yield text
                 if matcher.stopped:
                     finish = "stop"
+                    break
+                if mask is not None and mask.done:  # the constraint is complete: only end-of-sequence may follow
+                    finish = "eos"
                     break
                 if produced >= budget:
                     break
@@ -247,6 +259,15 @@ def _sampling(config: GenerationConfig) -> dict[str, Any]:
         "typical_p": 1.0,
         "repeat_penalty": config.repetition_penalty,
     }
+
+
+def _masking(mask: SequenceMask | None) -> dict[str, Any]:
+    """The logits processor that applies ``mask`` before llama.cpp's samplers (none without a constraint)."""
+    if mask is None:
+        return {}
+    from llama_cpp import LogitsProcessorList
+
+    return {"logits_processor": LogitsProcessorList([lambda _ids, logits: mask.apply(logits)])}
 
 
 def _drain(pieces: Generator[str, None, _Outcome]) -> tuple[str, _Outcome]:

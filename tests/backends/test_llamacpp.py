@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import struct
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from promptlab.backends._gguf import gguf_architecture
 from promptlab.backends.embedded import embedded_model_path
 from promptlab.backends.llamacpp import LlamaCppBackend
+from promptlab.constraints import Choice, Grammar, JsonSchema, Regex
 from promptlab.errors import BackendError, ContextLengthError, ModelLoadError, UnsupportedKnobError
 
 PROMPT = "Question: What is the capital of France?\nAnswer: The capital"
@@ -163,3 +165,48 @@ def test_load_backend_passes_the_path(tmp_path: Path) -> None:
 
     with pytest.raises(ModelLoadError, match=r"x\.gguf"):
         load_backend(f"llamacpp:{tmp_path / 'x.gguf'}")
+
+
+# ----------------------------------------------------------------------------- constraints
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "constraint",
+    [
+        Regex(pattern=r"[0-9]{1,3}(, [0-9]{1,3}){2}"),
+        Choice(options=("Paris", "London", "Berlin")),
+        Grammar(lark='start: "Action: " tool "[" /[a-z ]{1,20}/ "]"\ntool: "Search" | "Finish"'),
+        JsonSchema.of({"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"],
+                       "additionalProperties": False}),
+    ],
+)
+def test_a_constrained_completion_matches_and_ends_with_eos(llamacpp_backend: LlamaCppBackend, constraint: Any) -> None:
+    completion = llamacpp_backend.complete(PROMPT, max_new_tokens=60, constraint=constraint)
+    assert completion.finish_reason == "eos", completion
+    assert constraint.check(completion.text), completion.text
+
+
+@pytest.mark.slow
+def test_constrained_samples_each_follow_the_constraint(llamacpp_backend: LlamaCppBackend) -> None:
+    constraint = Regex(pattern=r"(yes|no|maybe)( (yes|no|maybe)){0,3}")
+    samples = llamacpp_backend.generate(PROMPT, max_new_tokens=30, temperature=1.5, n=4, seed=3, constraint=constraint)
+    assert all(constraint.check(s.text) and s.finish_reason == "eos" for s in samples), samples
+    assert len({s.text for s in samples}) > 1  # sampling still samples, inside the constraint
+
+
+@pytest.mark.slow
+def test_max_new_tokens_cuts_a_constraint_with_length(llamacpp_backend: LlamaCppBackend) -> None:
+    constraint = Regex(pattern=r"[a-z]+( [a-z]+){20,}")
+    completion = llamacpp_backend.complete(PROMPT, max_new_tokens=5, constraint=constraint)
+    assert completion.finish_reason == "length"
+    assert constraint.allows_prefix(completion.text) and not constraint.check(completion.text)
+
+
+@pytest.mark.slow
+def test_a_stop_ends_a_constrained_stream_only_where_the_constraint_holds(llamacpp_backend: LlamaCppBackend) -> None:
+    constraint = Regex(pattern=r"( [0-9],)+")
+    prompt = "Count: 1, 2,"
+    chunks = list(llamacpp_backend.stream(prompt, max_new_tokens=20, constraint=constraint, stop=[" 5,"]))
+    assert "".join(chunks) == " 3, 4,"
+    strict = Regex(pattern=r"( [0-9],)+ 9")  # " 3, 4," does not match: the stop is ordinary text
+    completion = llamacpp_backend.complete(prompt, max_new_tokens=20, constraint=strict, stop=[" 5,"])
+    assert completion.stop is None and " 5," in completion.text
