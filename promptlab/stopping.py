@@ -20,7 +20,7 @@ from promptlab.config import GenerationConfig
 Accept = Callable[[str], bool]
 """Whether a stop may end the text here: called with the text before the stop."""
 
-__all__ = ["StopMatch", "StopMatcher", "find_stop", "stop_acceptor", "Accept"]
+__all__ = ["Accept", "StopMatch", "StopMatcher", "find_stop", "stop_acceptor"]
 
 
 @dataclass(frozen=True)

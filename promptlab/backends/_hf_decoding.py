@@ -18,7 +18,7 @@ from transformers import StoppingCriteria
 
 from promptlab.backends.base import Completion, FinishReason, Usage
 from promptlab.config import GenerationConfig
-from promptlab.stopping import find_stop
+from promptlab.stopping import Accept, find_stop
 
 
 @dataclass(frozen=True)
@@ -114,15 +114,16 @@ class RowDecoder:
 class StopStringCriteria(StoppingCriteria):
     """Marks each row done once its decoded text contains a stop string (one bool per row)."""
 
-    def __init__(self, decoder: RowDecoder, stops: Sequence[str]) -> None:
+    def __init__(self, decoder: RowDecoder, stops: Sequence[str], accept: Accept | None = None) -> None:
         self._decoder = decoder
         self._stops = tuple(stops)
+        self._accept = accept
 
     def __call__(self, input_ids: torch.LongTensor, scores: Any, **kwargs: Any) -> torch.BoolTensor:
         done = []
         for row in input_ids.tolist():
             tokens, _ = self._decoder.tokens(row)
-            done.append(find_stop(self._decoder.text(tokens), self._stops).stop is not None)
+            done.append(find_stop(self._decoder.text(tokens), self._stops, self._accept).stop is not None)
         return torch.tensor(done, dtype=torch.bool, device=input_ids.device)  # type: ignore[return-value]
 
 
@@ -130,6 +131,7 @@ def completions(
     sequences: torch.Tensor,
     decoder: RowDecoder,
     config: GenerationConfig,
+    accept: Accept | None = None,
     *,
     cached_prompt_tokens: int,
     latency_s: float,
@@ -138,7 +140,7 @@ def completions(
     results = []
     for row in sequences.tolist():
         tokens, ended = decoder.tokens(row)
-        match = find_stop(decoder.text(tokens), config.stop)
+        match = find_stop(decoder.text(tokens), config.stop, accept)
         reason: FinishReason = "stop" if match.stop is not None else ("eos" if ended else "length")
         usage = Usage(
             prompt_tokens=decoder.prompt_length,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
@@ -52,7 +52,7 @@ class Cancelled(StoppingCriteria):
 
 
 def stream_text(
-    run: Callable[[TokenQueue, Cancelled], object], decoder: RowDecoder, stops: Sequence[str]
+    run: Callable[[TokenQueue, Cancelled], object], decoder: RowDecoder, matcher: StopMatcher
 ) -> Iterator[str]:
     """Run ``run(streamer, cancel)`` in a thread and yield the text it generates, stops trimmed."""
     streamer, event = TokenQueue(), threading.Event()
@@ -69,7 +69,7 @@ def stream_text(
     worker = threading.Thread(target=work, name="promptlab-hf-stream", daemon=True)
     worker.start()
     try:
-        yield from _texts(streamer, decoder, StopMatcher(stops))
+        yield from _texts(streamer, decoder, matcher)
     finally:
         event.set()
         worker.join()

@@ -61,8 +61,10 @@ class TokenMasks:
 
             try:
                 return from_tokenizer(tokenizer, eos_token=sorted(eos))
-            except ValueError as exc:  # slow (Python) tokenizers cannot be read by llguidance
-                raise BackendError(f"constrained decoding needs a fast tokenizer: {exc}") from None
+            except (ValueError, RuntimeError) as exc:  # slow (Python) tokenizers, unknown decoder types
+                raise BackendError(
+                    f"this model's tokenizer cannot be read by llguidance, so constraints cannot be applied: {exc}"
+                ) from None
 
         return cls(build)
 

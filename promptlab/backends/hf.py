@@ -8,6 +8,9 @@ the KV cache of the common prompt prefix between calls.
 is run once at batch size one, its cache is repeated for every row, and the rows
 decode as one batch. (``num_return_sequences`` alone encodes the prompt ``n`` times.)
 With one row, ``generate`` encodes whatever the cached prefix does not cover.
+
+A constraint is applied to every row (samples and beams) by a logits processor
+(:mod:`promptlab.backends._hf_constraints`) that runs before temperature, top-k and top-p.
 """
 
 from __future__ import annotations
@@ -19,10 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import DynamicCache, StoppingCriteriaList
+from transformers import DynamicCache, LogitsProcessorList, StoppingCriteriaList
 
 from promptlab.backends._hf_adapters import AdapterSet
 from promptlab.backends._hf_cache import PrefixCache, truncate
+from promptlab.backends._hf_constraints import ConstraintLogits
 from promptlab.backends._hf_decoding import (
     RowDecoder,
     StopStringCriteria,
@@ -43,8 +47,11 @@ from promptlab.backends._hf_loading import (
 )
 from promptlab.backends._hf_streaming import Cancelled, TokenQueue, stream_text
 from promptlab.backends.base import ALL_KNOBS, Backend, Capabilities, Completion, Stopwatch, WrappingBackend
+from promptlab.backends.guidance import TokenMasks
 from promptlab.config import GenerationConfig
+from promptlab.constraints import ALL_CONSTRAINT_KINDS
 from promptlab.errors import ConfigError, ContextLengthError, UnsupportedKnobError
+from promptlab.stopping import StopMatcher, stop_acceptor
 
 __all__ = ["HFBackend"]
 
@@ -67,7 +74,7 @@ class HFBackend(Backend):
     """
 
     name = "hf"
-    capabilities = Capabilities(knobs=ALL_KNOBS, streaming=True, prefix_cache=True)
+    capabilities = Capabilities(knobs=ALL_KNOBS, streaming=True, prefix_cache=True, constraints=ALL_CONSTRAINT_KINDS)
 
     def __init__(
         self,
@@ -98,6 +105,7 @@ class HFBackend(Backend):
         self._adapters = AdapterSet(self._model, adapters)
         self.default_adapter = self._adapters.check(adapter)
         self._ids = special_ids(self._tokenizer, self._model.generation_config)
+        self._masks = TokenMasks.for_hf(self._tokenizer, self._ids.eos)
         self._cache_kw = "cache" if "cache" in inspect.signature(self._model.forward).parameters else "past_key_values"
         self._prefix = PrefixCache(self._model.config, enabled=prefix_cache)
         self._lock = threading.RLock()
@@ -156,10 +164,13 @@ class HFBackend(Backend):
         tokens = self._encode(prompt)
         budget = self._token_budget(tokens, config)
         decoder = RowDecoder(self._tokenizer, self._ids, len(tokens))
-        criteria = [StopStringCriteria(decoder, config.stop)] if config.stop else []
+        accept = stop_acceptor(config)
+        criteria = [StopStringCriteria(decoder, config.stop, accept)] if config.stop else []
         with self._lock, Stopwatch() as watch:
             sequences, reused = self._decode(tokens, config, budget, adapter, criteria)
-        return completions(sequences, decoder, config, cached_prompt_tokens=reused, latency_s=watch.elapsed)
+        return completions(
+            sequences, decoder, config, accept, cached_prompt_tokens=reused, latency_s=watch.elapsed
+        )
 
     def stream_with_adapter(self, prompt: str, config: GenerationConfig, adapter: str | None) -> Iterator[str]:
         """Text chunks of one completion as they are decoded; text that may become a stop is held back."""
@@ -173,7 +184,7 @@ class HFBackend(Backend):
             with self._lock:
                 self._decode(tokens, config, budget, adapter, [cancel], streamer)
 
-        return stream_text(run, decoder, config.stop)
+        return stream_text(run, decoder, StopMatcher.of(config))
 
     def _token_budget(self, tokens: list[int], config: GenerationConfig) -> int:
         """How many tokens may be generated: ``max_new_tokens``, cut to what the context window has left."""
@@ -207,12 +218,19 @@ class HFBackend(Backend):
                 sequences = self._model.generate(
                     torch.tensor([tokens], device=self.device),
                     generation_config=hf_generation_config(config, max_new_tokens, self._ids),
+                    logits_processor=self._processors(config, len(tokens)),
                     stopping_criteria=StoppingCriteriaList(criteria),
                     streamer=streamer,
                     **{self._cache_kw: cache},
                 )
             self._keep(cache, sequences, tokens, beams=config.num_beams > 1, adapter=adapter)
         return sequences, reused
+
+    def _processors(self, config: GenerationConfig, prompt_length: int) -> LogitsProcessorList:
+        if config.constraint is None:
+            return LogitsProcessorList()
+        ends = self._ids.eos | {self._ids.pad}
+        return LogitsProcessorList([ConstraintLogits(self._masks, config.constraint, prompt_length, ends)])
 
     def _tokenize(self, text: str) -> list[int]:
         # A prompt rendered from a chat template may already start with the BOS text.

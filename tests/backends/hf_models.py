@@ -17,19 +17,26 @@ CHAT_TEMPLATE = (
 )
 
 
-def build_tiny_llama(directory: Path, *, seed: int = 0, max_positions: int = 256) -> Path:
-    """A 2-layer Llama with hidden size 32 and a printable-ASCII BPE tokenizer of ~300 tokens."""
+def build_tiny_llama(directory: Path, *, seed: int = 0, max_positions: int = 256, byte_level: bool = False) -> Path:
+    """A 2-layer Llama with hidden size 32 and a printable-ASCII BPE tokenizer of ~300 tokens.
+
+    ``byte_level``: a GPT-2 style byte-level BPE instead (every byte a token, as llguidance needs).
+    """
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
     bpe = Tokenizer(models.BPE(unk_token="<unk>"))
-    bpe.pre_tokenizer = pre_tokenizers.Metaspace(prepend_scheme="never")
-    bpe.decoder = decoders.Metaspace(prepend_scheme="never")
+    if byte_level:
+        bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        bpe.decoder = decoders.ByteLevel()
+        alphabet = pre_tokenizers.ByteLevel.alphabet()
+    else:
+        bpe.pre_tokenizer = pre_tokenizers.Metaspace(prepend_scheme="never")
+        bpe.decoder = decoders.Metaspace(prepend_scheme="never")
+        alphabet = [chr(c) for c in range(33, 127)] + ["\u2581", "\n"]
     trainer = trainers.BpeTrainer(
-        vocab_size=320,
-        special_tokens=["<unk>", "<s>", "</s>"],
-        initial_alphabet=[chr(c) for c in range(33, 127)] + ["\u2581", "\n"],
+        vocab_size=400 if byte_level else 320, special_tokens=["<unk>", "<s>", "</s>"], initial_alphabet=alphabet
     )
     bpe.train_from_iterator(CORPUS, trainer)
     tokenizer = PreTrainedTokenizerFast(

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import BaseModel, Field
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
@@ -15,6 +16,8 @@ pytest.importorskip("transformers")
 from promptlab import ConfigError, ContextLengthError, ModelLoadError, UnsupportedKnobError  # noqa: E402
 from promptlab.backends.hf import HFBackend  # noqa: E402
 from promptlab.backends.registry import load_backend  # noqa: E402
+from promptlab.constraints import Choice, Grammar, JsonSchema, Regex  # noqa: E402
+from promptlab.errors import BackendError, ConstraintViolationError  # noqa: E402
 from promptlab.stopping import find_stop  # noqa: E402
 from tests.backends.hf_models import build_tiny_llama, build_tiny_lora, write_gguf  # noqa: E402
 
@@ -339,3 +342,69 @@ def test_smollm2_samples_stop_per_row(smollm2: HFBackend) -> None:
         assert "." not in completion.text
         assert completion.finish_reason in ("stop", "eos", "length")
     assert any(c.finish_reason == "stop" for c in completions)
+
+
+# ------------------------------------------------------------------- constraints
+@pytest.fixture(scope="module")
+def tiny_bytes(tmp_path_factory: pytest.TempPathFactory) -> HFBackend:
+    """A tiny random Llama with a byte-level tokenizer (llguidance reads those, not Metaspace ones)."""
+    return HFBackend(build_tiny_llama(tmp_path_factory.mktemp("tiny-bytes"), byte_level=True), device="cpu")
+
+
+DIGITS = Regex(pattern=r"[0-9]{2,4}")
+ANSWER = Grammar(lark='start: "Action: " tool "[" /[a-z]{1,6}/ "]"\ntool: "Search" | "Finish"')
+
+
+@pytest.mark.parametrize("constraint", [DIGITS, ANSWER, Choice(options=("Paris", "Lyon", "Nice"))])
+def test_greedy_output_of_a_random_model_obeys_the_constraint(tiny_bytes: HFBackend, constraint: Any) -> None:
+    completion = tiny_bytes.complete(PROMPT, max_new_tokens=40, constraint=constraint)
+    assert completion.finish_reason == "eos", completion
+    assert constraint.check(completion.text), completion.text
+
+
+def test_every_sample_row_obeys_the_constraint(tiny_bytes: HFBackend) -> None:
+    samples = tiny_bytes.generate(PROMPT, max_new_tokens=40, temperature=2.0, top_k=50, n=5, seed=1, constraint=ANSWER)
+    assert all(ANSWER.check(s.text) and s.finish_reason == "eos" for s in samples), samples
+    assert len({s.text for s in samples}) > 1
+
+
+def test_every_beam_obeys_the_constraint(tiny_bytes: HFBackend) -> None:
+    beams = tiny_bytes.generate(PROMPT, max_new_tokens=40, num_beams=4, n=4, constraint=ANSWER)
+    assert len(beams) == 4
+    assert all(ANSWER.check(b.text) for b in beams), beams
+
+
+def test_a_constrained_stream_matches_generate(tiny_bytes: HFBackend) -> None:
+    whole = tiny_bytes.complete(PROMPT, max_new_tokens=40, constraint=ANSWER)
+    assert "".join(tiny_bytes.stream(PROMPT, max_new_tokens=40, constraint=ANSWER)) == whole.text
+
+
+def test_a_constraint_cut_by_max_new_tokens_ends_with_length(tiny_bytes: HFBackend) -> None:
+    long = Regex(pattern=r"[a-z]{30,40}")
+    completion = tiny_bytes.complete(PROMPT, max_new_tokens=3, constraint=long)
+    assert completion.finish_reason == "length"
+    assert long.allows_prefix(completion.text) and not long.check(completion.text)
+
+
+def test_a_stop_fires_only_where_the_constraint_is_met(tiny_bytes: HFBackend) -> None:
+    spaced = Regex(pattern=r"[a-z]{3}-[a-z]{3}-[a-z]{3}")
+    completion = tiny_bytes.complete(PROMPT, max_new_tokens=40, constraint=spaced, stop=["-"])
+    assert completion.stop is None and spaced.check(completion.text)  # "abc" before the first "-" does not match
+
+
+@pytest.mark.slow
+def test_smollm2_structured_output(smollm2: HFBackend) -> None:
+    class Capital(BaseModel):
+        country: str = Field(max_length=30)
+        city: str = Field(max_length=30)
+
+    answer = smollm2.generate_structured("The capital of France, as JSON:", Capital, max_new_tokens=60)
+    assert isinstance(answer.value, Capital) and answer.completion.finish_reason == "eos"
+    with pytest.raises(ConstraintViolationError, match="cut off at max_new_tokens=4") as cut:
+        smollm2.generate_structured("The capital of France, as JSON:", Capital, max_new_tokens=4)
+    assert cut.value.text and JsonSchema.of(Capital).allows_prefix(cut.value.text)
+
+
+def test_a_tokenizer_llguidance_cannot_read_is_a_clear_error(tiny: HFBackend) -> None:
+    with pytest.raises(BackendError, match="cannot be read by llguidance"):
+        tiny.complete(PROMPT, max_new_tokens=4, constraint=DIGITS)
