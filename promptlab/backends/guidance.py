@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -53,7 +53,7 @@ class TokenMasks:
         return cls(build)
 
     @classmethod
-    def for_hf(cls, tokenizer: Any, eos: Sequence[int]) -> TokenMasks:
+    def for_hf(cls, tokenizer: Any, eos: Collection[int]) -> TokenMasks:
         """From a fast transformers tokenizer; ``eos``: every token id that ends generation."""
 
         def build() -> LLTokenizer:
