@@ -28,6 +28,8 @@ from promptlab.errors import BackendError, ConfigError
 if TYPE_CHECKING:
     from llguidance import LLMatcher, LLTokenizer
 
+__all__ = ["SequenceMask", "TokenMasks"]
+
 BoolArray = NDArray[np.bool_]
 
 
