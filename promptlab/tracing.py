@@ -1,13 +1,20 @@
-"""Step and Trace records: what a runner did, streamed to JSONL as it happens."""
+"""Step and Trace records: what a runner did, streamed to JSONL as it happens.
+
+Trace files are valid UTF-8 whatever a model produced: a lone surrogate (``"\ud800"``,
+which Python strings may hold but UTF-8 cannot encode) is written as U+FFFD.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 from typing import IO, Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from promptlab import safe_json
 
 __all__ = ["Step", "Trace", "TraceRecorder", "read_traces", "write_trace"]
 
@@ -95,8 +102,21 @@ class TraceRecorder:
 
     def _write(self, event: dict[str, Any]) -> None:
         if self._sink is not None:
-            self._sink.write(json.dumps(event, ensure_ascii=False, default=str) + "\n")
+            self._sink.write(json_line(event))
             self._sink.flush()
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def valid_utf8(text: str) -> str:
+    """``text`` with every lone surrogate replaced by U+FFFD, so it encodes as UTF-8."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def json_line(value: Any) -> str:
+    """One JSONL line (newline included) that is always valid UTF-8."""
+    return valid_utf8(json.dumps(value, ensure_ascii=False, default=str)) + "\n"
 
 
 def write_trace(trace: Trace, sink: IO[str]) -> None:
@@ -110,7 +130,7 @@ def write_trace(trace: Trace, sink: IO[str]) -> None:
     ]
     events += [{"event": "step", **step.model_dump(mode="json")} for step in trace.steps]
     events.append({"event": "end", "answer": trace.answer, "status": trace.status})
-    sink.write("".join(json.dumps(e, ensure_ascii=False, default=str) + "\n" for e in events))
+    sink.write("".join(json_line(e) for e in events))
     sink.flush()
 
 
@@ -118,13 +138,15 @@ def read_traces(path: str | Path) -> list[Trace]:
     """Rebuild the traces in a JSONL trace file (an unfinished one ends "incomplete")."""
     traces: list[Trace] = []
     current: Trace | None = None
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            event = json.loads(line)
-        except json.JSONDecodeError:
+            event = safe_json.loads(line)
+        except safe_json.JsonLimitError:
             break  # a torn last line from a crash
+        if not isinstance(event, dict):
+            raise ValueError(f"line {number} is a JSON {type(event).__name__}, not a trace event object")
         kind = event.pop("event", None)
         if kind == "start":
             current = Trace(strategy=event["strategy"], question=event["question"],

@@ -1,4 +1,4 @@
-"""Sans-I/O HTTP exchanges: write a protocol once, run it sync or async.
+"""Sans-I/O HTTP exchanges: write a protocol once, run it sync or async, within bounds.
 
 A *flow* is a generator that yields effects (:class:`Send`, :class:`OpenStream`,
 :class:`ReadLine`, :class:`CloseStream`, :class:`Sleep`, :class:`Emit`) and receives
@@ -6,21 +6,47 @@ their results; transport failures (``httpx.RequestError``) are thrown into it at
 effect that failed. :func:`drive_http` runs a flow on an ``httpx.Client``,
 :func:`adrive_http` on an ``httpx.AsyncClient``. Request building, retries, streaming and
 parsing live in the flow, so the sync and async faces of a backend share all of it.
+
+Every drive is bounded by :class:`HttpLimits`: one total deadline for the whole call
+(retries and their back-off included, a server dripping one byte a second included),
+a cap on the bytes of every response (streamed or not) and on the length of one
+streamed line. Past the deadline the call raises :class:`BackendUnavailableError`;
+past a size cap, :class:`ServerResponseError`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
+import threading
 import time
 from collections.abc import AsyncIterator, Generator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import httpx
 
-from promptlab.errors import BackendUnavailableError
+from promptlab.errors import BackendUnavailableError, ServerResponseError
+from promptlab.safe_json import JsonLimits
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class HttpLimits:
+    """Bounds on one call to a server (see docs/backends.md)."""
+
+    deadline_s: float = 300.0
+    """Total time of one call: every attempt, back-off and body read together."""
+    read_timeout_s: float = 60.0
+    """Longest wait for the connection or the next bytes of a response."""
+    max_response_bytes: int = 32 * 1024 * 1024
+    """Bytes of one response body, streamed or not."""
+    max_line_bytes: int = 1024 * 1024
+    """Bytes of one line of a streamed (SSE) response."""
+    json: JsonLimits = field(default_factory=JsonLimits)
+    """Nesting depth and number size of a JSON body."""
 
 
 @dataclass(frozen=True)
@@ -137,8 +163,112 @@ def _describe(exc: httpx.TransportError) -> str:
     return f"{kind} ({detail})"
 
 
-def drive_http(client: httpx.Client, flow: HttpFlow[T]) -> Generator[str, None, T]:
+class _Bounds:
+    """The deadline and byte caps of one drive, and the errors for breaking them."""
+
+    def __init__(self, limits: HttpLimits) -> None:
+        self.limits = limits
+        self.deadline = time.monotonic() + limits.deadline_s
+        self.what = "the request"
+
+    def remaining(self) -> float:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise self.late()
+        return left
+
+    def timeout(self) -> httpx.Timeout:
+        return httpx.Timeout(min(self.limits.read_timeout_s, self.remaining()))
+
+    def late(self) -> BackendUnavailableError:
+        return BackendUnavailableError(
+            f"{self.what} did not finish within {self.limits.deadline_s:g} s "
+            "(HttpLimits.deadline_s; the server is too slow or stalled)"
+        )
+
+    def too_big(self, what: str, limit: int, knob: str) -> ServerResponseError:
+        return ServerResponseError(f"{self.what}: {what} is larger than {limit:,} bytes (HttpLimits.{knob})")
+
+    def body(self, chunks: Iterator[bytes]) -> bytes:
+        parts: list[bytes] = []
+        total = 0
+        for chunk in chunks:
+            total += len(chunk)
+            if total > self.limits.max_response_bytes:
+                raise self.too_big("the response", self.limits.max_response_bytes, "max_response_bytes")
+            parts.append(chunk)
+            self.remaining()
+        return b"".join(parts)
+
+    def lines(self, chunks: Iterator[bytes]) -> Iterator[str]:
+        """Lines of a streamed body, each and all of them capped."""
+        splitter = _LineSplitter(self)
+        for chunk in chunks:
+            yield from splitter.feed(chunk)
+            self.remaining()
+        yield from splitter.finish()
+
+
+class _LineSplitter:
+    """Splits streamed bytes into lines (``\n``, ``\r\n`` or ``\r``) within the byte caps."""
+
+    def __init__(self, bounds: _Bounds) -> None:
+        self._bounds = bounds
+        self._parts: list[bytes] = []
+        self._size = 0
+        self._total = 0
+
+    def feed(self, chunk: bytes) -> list[str]:
+        limits = self._bounds.limits
+        self._total += len(chunk)
+        if self._total > limits.max_response_bytes:
+            raise self._bounds.too_big("the stream", limits.max_response_bytes, "max_response_bytes")
+        lines: list[bytes] = []
+        if b"\n" in chunk or b"\r" in chunk:
+            *lines, rest = b"".join([*self._parts, chunk]).replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
+            self._parts, self._size = [rest], len(rest)
+        else:  # no line ends here: keep the piece, join once the line is complete
+            self._parts.append(chunk)
+            self._size += len(chunk)
+        if self._size > limits.max_line_bytes:
+            raise self._bounds.too_big("one line of the stream", limits.max_line_bytes, "max_line_bytes")
+        return [line.decode("utf-8", "replace") for line in lines]
+
+    def finish(self) -> list[str]:
+        rest = b"".join(self._parts)
+        return [rest.decode("utf-8", "replace")] if rest else []
+
+
+class _Watchdog:
+    """Shuts a response's socket at the deadline, so a blocked sync read ends then (not a read timeout later)."""
+
+    def __init__(self) -> None:
+        self._timer: threading.Timer | None = None
+
+    def arm(self, response: httpx.Response, deadline: float) -> None:
+        self.disarm()
+        stream = response.extensions.get("network_stream")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if isinstance(sock, socket.socket):
+            self._timer = threading.Timer(max(deadline - time.monotonic(), 0.0), _shutdown, (sock,))
+            self._timer.daemon = True
+            self._timer.start()
+
+    def disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+
+def _shutdown(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # already closed
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+def drive_http(client: httpx.Client, flow: HttpFlow[T], limits: HttpLimits | None = None) -> Generator[str, None, T]:
     """Run ``flow`` on a sync client; yields the text of :class:`Emit` effects, returns the flow's value."""
+    bounds = _Bounds(limits or HttpLimits())
+    watchdog = _Watchdog()
     response: httpx.Response | None = None
     lines: Iterator[str] = iter(())
     value: Any = None
@@ -154,32 +284,39 @@ def drive_http(client: httpx.Client, flow: HttpFlow[T]) -> Generator[str, None, 
                 if isinstance(effect, Emit):
                     yield effect.text
                 elif isinstance(effect, Sleep):
+                    if effect.seconds >= bounds.remaining():
+                        raise bounds.late()
                     time.sleep(effect.seconds)
-                elif isinstance(effect, Send):
-                    reply = client.request(effect.request.method, effect.request.url, json=effect.request.json)
-                    value = HttpReply(reply.status_code, reply.headers, reply.content)
-                elif isinstance(effect, OpenStream):
-                    response = client.send(_build(client, effect.request), stream=True)
-                    if response.is_success:
-                        lines = response.iter_lines()
+                elif isinstance(effect, Send | OpenStream):
+                    bounds.what = f"{effect.request.method} {effect.request.url}"
+                    response = client.send(_build(client, effect.request, bounds), stream=True)
+                    watchdog.arm(response, bounds.deadline)
+                    if isinstance(effect, OpenStream) and response.is_success:
+                        lines = bounds.lines(response.iter_bytes())
                         value = HttpReply(response.status_code, response.headers, b"")
                     else:
-                        value = HttpReply(response.status_code, response.headers, response.read())
+                        value = HttpReply(response.status_code, response.headers, bounds.body(response.iter_bytes()))
+                        watchdog.disarm()
                         response.close()
                 elif isinstance(effect, ReadLine):
                     value = next(lines, None)
                 elif isinstance(effect, CloseStream) and response is not None:
+                    watchdog.disarm()
                     response.close()
             except httpx.RequestError as exc:
+                if time.monotonic() >= bounds.deadline:
+                    raise bounds.late() from None
                 error = exc
     finally:
+        watchdog.disarm()
         if response is not None:
             response.close()
         flow.close()
 
 
-async def adrive_http(client: httpx.AsyncClient, flow: HttpFlow[T]) -> T:
+async def adrive_http(client: httpx.AsyncClient, flow: HttpFlow[T], limits: HttpLimits | None = None) -> T:
     """Run ``flow`` on an async client; :class:`Emit` effects are ignored."""
+    bounds = _Bounds(limits or HttpLimits())
     response: httpx.Response | None = None
     lines: AsyncIterator[str] | None = None
     value: Any = None
@@ -192,24 +329,28 @@ async def adrive_http(client: httpx.AsyncClient, flow: HttpFlow[T]) -> T:
                 return done.value  # type: ignore[no-any-return]
             value, error = None, None
             try:
-                if isinstance(effect, Sleep):
-                    await asyncio.sleep(effect.seconds)
-                elif isinstance(effect, Send):
-                    reply = await client.request(effect.request.method, effect.request.url, json=effect.request.json)
-                    value = HttpReply(reply.status_code, reply.headers, reply.content)
-                elif isinstance(effect, OpenStream):
-                    response = await client.send(_build(client, effect.request), stream=True)
-                    if response.is_success:
-                        lines = response.aiter_lines()
-                        value = HttpReply(response.status_code, response.headers, b"")
-                    else:
-                        value = HttpReply(response.status_code, response.headers, await response.aread())
+                async with asyncio.timeout(bounds.remaining()):
+                    if isinstance(effect, Sleep):
+                        await asyncio.sleep(effect.seconds)
+                    elif isinstance(effect, Send | OpenStream):
+                        bounds.what = f"{effect.request.method} {effect.request.url}"
+                        response = await client.send(_build(client, effect.request, bounds), stream=True)
+                        if isinstance(effect, OpenStream) and response.is_success:
+                            lines = _alines(bounds, response.aiter_bytes())
+                            value = HttpReply(response.status_code, response.headers, b"")
+                        else:
+                            body = await _abody(bounds, response.aiter_bytes())
+                            value = HttpReply(response.status_code, response.headers, body)
+                            await response.aclose()
+                    elif isinstance(effect, ReadLine):
+                        value = await anext(lines, None) if lines is not None else None
+                    elif isinstance(effect, CloseStream) and response is not None:
                         await response.aclose()
-                elif isinstance(effect, ReadLine):
-                    value = await anext(lines, None) if lines is not None else None
-                elif isinstance(effect, CloseStream) and response is not None:
-                    await response.aclose()
+            except TimeoutError:
+                raise bounds.late() from None
             except httpx.RequestError as exc:
+                if time.monotonic() >= bounds.deadline:
+                    raise bounds.late() from None
                 error = exc
     finally:
         if response is not None:
@@ -217,5 +358,25 @@ async def adrive_http(client: httpx.AsyncClient, flow: HttpFlow[T]) -> T:
         flow.close()
 
 
-def _build(client: httpx.Client | httpx.AsyncClient, request: HttpRequest) -> httpx.Request:
-    return client.build_request(request.method, request.url, json=request.json)
+async def _abody(bounds: _Bounds, chunks: AsyncIterator[bytes]) -> bytes:
+    parts: list[bytes] = []
+    total = 0
+    async for chunk in chunks:
+        total += len(chunk)
+        if total > bounds.limits.max_response_bytes:
+            raise bounds.too_big("the response", bounds.limits.max_response_bytes, "max_response_bytes")
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+async def _alines(bounds: _Bounds, chunks: AsyncIterator[bytes]) -> AsyncIterator[str]:
+    splitter = _LineSplitter(bounds)
+    async for chunk in chunks:
+        for line in splitter.feed(chunk):
+            yield line
+    for line in splitter.finish():
+        yield line
+
+
+def _build(client: httpx.Client | httpx.AsyncClient, request: HttpRequest, bounds: _Bounds) -> httpx.Request:
+    return client.build_request(request.method, request.url, json=request.json, timeout=bounds.timeout())

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from promptlab.backends.base import FinishReason
 from promptlab.config import GenerationConfig
 from promptlab.errors import BackendError, ContextLengthError, ServerResponseError
+from promptlab.safe_json import DEFAULT_JSON_LIMITS, JsonLimitError, JsonLimits, loads
 
 Endpoint = Literal["completions", "chat"]
 
@@ -128,12 +129,12 @@ class ServerUsage:
     cached_tokens: int = 0
 
 
-def parse_json(body: bytes, what: str) -> Any:
-    """Decode a JSON body, or raise :class:`ServerResponseError` quoting what came instead."""
+def parse_json(body: bytes, what: str, limits: JsonLimits = DEFAULT_JSON_LIMITS) -> Any:
+    """Decode a JSON body within ``limits``, or raise :class:`ServerResponseError` saying what came instead."""
     try:
-        return json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise ServerResponseError(f"{what}: the body is not JSON: {_preview(body)}") from None
+        return loads(body, limits)
+    except JsonLimitError as exc:
+        raise ServerResponseError(f"{what}: the body is not acceptable JSON ({exc}): {_preview(body)}") from None
 
 
 def parse_completion(data: Any, endpoint: Endpoint, what: str) -> tuple[list[Choice], ServerUsage]:
@@ -143,14 +144,16 @@ def parse_completion(data: Any, endpoint: Endpoint, what: str) -> tuple[list[Cho
     return sorted(parsed, key=lambda c: c.index), parse_usage(data.get("usage"))
 
 
-def parse_event(line: str, endpoint: Endpoint, what: str) -> tuple[list[Choice], ServerUsage | None] | None:
+def parse_event(
+    line: str, endpoint: Endpoint, what: str, limits: JsonLimits = DEFAULT_JSON_LIMITS
+) -> tuple[list[Choice], ServerUsage | None] | None:
     """One SSE line: None for keep-alives, comments and ``[DONE]``; else its choices and usage."""
     if not line.startswith("data:"):
         return None  # blank separators, ": ping" comments, "event:" names
     data = line[5:].strip()
     if data == "[DONE]" or not data:
         return None
-    event = parse_json(data.encode("utf-8"), what)
+    event = parse_json(data.encode("utf-8"), what, limits)
     if isinstance(event, dict) and "error" in event:
         raise ServerResponseError(f"{what}: the server failed mid-stream: {error_message(event)}")
     choices = _field(event, "choices", list, what)
@@ -196,8 +199,8 @@ def parse_models(data: Any, what: str) -> str:
 def error_from_reply(status: int, body: bytes, what: str) -> BackendError:
     """The error for a non-success reply, carrying the server's own message."""
     try:
-        message = error_message(json.loads(body))
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        message = error_message(loads(body))
+    except JsonLimitError:
         message = _preview(body)
     lowered = message.lower()
     if status == 400 and ("context_length_exceeded" in lowered or "context length" in lowered

@@ -14,6 +14,7 @@ exactly as on the local backends and ``Completion.stop`` names the stop.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Generator, Iterator, Mapping
 from typing import Any, TypeVar
@@ -24,6 +25,7 @@ from promptlab.backends._exchange import (
     CloseStream,
     Emit,
     HttpFlow,
+    HttpLimits,
     HttpReply,
     HttpRequest,
     ReadLine,
@@ -51,10 +53,16 @@ from promptlab.backends._openai_protocol import (
 from promptlab.backends.base import ALL_KNOBS, Backend, Capabilities, Completion, ToolChoice, Usage
 from promptlab.chat import Message, ToolSchema
 from promptlab.config import GenerationConfig
-from promptlab.errors import BackendError, BackendSpecError, BackendUnavailableError, UnsupportedKnobError
+from promptlab.errors import (
+    BackendError,
+    BackendSpecError,
+    BackendUnavailableError,
+    ServerResponseError,
+    UnsupportedKnobError,
+)
 from promptlab.stopping import StopMatcher
 
-__all__ = ["OpenAIBackend", "Payload"]
+__all__ = ["HttpLimits", "OpenAIBackend", "Payload"]
 
 Payload = str | list[dict[str, str]]
 T = TypeVar("T")
@@ -70,6 +78,11 @@ class OpenAIBackend(Backend):
     (llama-cpp-python's and llama.cpp's servers). ``use_chat=True`` sends
     :meth:`generate` prompts to ``/chat/completions`` as one user message, for
     chat-only servers. ``extra_body`` is merged into every request body.
+
+    Every call is bounded by ``limits`` (:class:`HttpLimits`: a total deadline, retries
+    included, and caps on response bytes, streamed lines and JSON depth and numbers);
+    ``timeout`` sets its per-read wait. A stream is also cut client-side after
+    ``max_new_tokens`` text chunks per choice, whatever the server does.
     """
 
     name = "openai"
@@ -82,12 +95,13 @@ class OpenAIBackend(Backend):
         api_key: str | None = None,
         dialect: str = "openai",
         use_chat: bool = False,
-        timeout: float = 60.0,
+        timeout: float | None = None,
         max_retries: int = 3,
         backoff: float = 0.5,
         extra_body: Mapping[str, Any] | None = None,
         chat_template: str | None = None,
         transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
+        limits: HttpLimits | None = None,
     ) -> None:
         if dialect not in DIALECTS:
             raise BackendSpecError(f"unknown server dialect {dialect!r}; choose one of {sorted(DIALECTS)}")
@@ -98,9 +112,13 @@ class OpenAIBackend(Backend):
         self._extra_body = dict(extra_body or {})
         self._chat_template = chat_template
         self._retry = RetryPolicy(max_retries=max_retries, backoff=backoff)
+        self._limits = limits or HttpLimits()
+        if timeout is not None:
+            self._limits = dataclasses.replace(self._limits, read_timeout_s=timeout)
         self._client_options: dict[str, Any] = {
-            "timeout": httpx.Timeout(timeout),
-            "headers": {"Authorization": f"Bearer {api_key}"} if api_key else {},
+            "timeout": httpx.Timeout(self._limits.read_timeout_s),
+            # identity: a compressed body could inflate past the byte cap before it is counted
+            "headers": {"Accept-Encoding": "identity"} | ({"Authorization": f"Bearer {api_key}"} if api_key else {}),
         }
         self._transport = transport
         self._client = httpx.Client(
@@ -140,20 +158,19 @@ class OpenAIBackend(Backend):
         self, messages: list[Message], config: GenerationConfig, tools: list[ToolSchema] | None, tool_choice: ToolChoice
     ) -> list[Completion]:
         """Send the messages to ``/chat/completions``: the server applies the model's template."""
-        return _run(drive_http(self._client, self._completion_flow("chat", _wire(messages), config, emit=False)))
+        return _run(self._drive(self._completion_flow("chat", _wire(messages), config, emit=False)))
 
     async def _achat(
         self, messages: list[Message], config: GenerationConfig, tools: list[ToolSchema] | None, tool_choice: ToolChoice
     ) -> list[Completion]:
-        flow = self._completion_flow("chat", _wire(messages), config, emit=False)
-        return await adrive_http(self._async_client(), flow)
+        return await self._adrive(self._completion_flow("chat", _wire(messages), config, emit=False))
 
     def _stream_chat(self, messages: list[Message], config: GenerationConfig) -> Iterator[str]:
-        return _texts(drive_http(self._client, self._completion_flow("chat", _wire(messages), config, emit=True)))
+        return _texts(self._drive(self._completion_flow("chat", _wire(messages), config, emit=True)))
 
     def count_tokens(self, text: str) -> int:
         """Tokens of ``text`` by the server's tokenize endpoint (llama.cpp, vLLM); others raise."""
-        return _run(drive_http(self._client, self._count_flow(text)))
+        return _run(self._drive(self._count_flow(text)))
 
     def _close(self) -> None:
         self._client.close()
@@ -168,15 +185,15 @@ class OpenAIBackend(Backend):
 
     # --------------------------------------------------------------- engine hooks
     def _generate(self, prompt: str, config: GenerationConfig) -> list[Completion]:
-        return _run(drive_http(self._client, self._completion_flow(self._endpoint, self._payload(prompt), config)))
+        return _run(self._drive(self._completion_flow(self._endpoint, self._payload(prompt), config)))
 
     async def _agenerate(self, prompt: str, config: GenerationConfig) -> list[Completion]:
         flow = self._completion_flow(self._endpoint, self._payload(prompt), config)
-        return await adrive_http(self._async_client(), flow)
+        return await self._adrive(flow)
 
     def _stream(self, prompt: str, config: GenerationConfig) -> Iterator[str]:
         flow = self._completion_flow(self._endpoint, self._payload(prompt), config, emit=True)
-        return _texts(drive_http(self._client, flow))
+        return _texts(self._drive(flow))
 
     # ----------------------------------------------------------------------- flows
     def _completion_flow(
@@ -206,7 +223,7 @@ class OpenAIBackend(Backend):
         started = time.perf_counter()
         what = _what(request)
         reply = yield from request_with_retries(request, self._retry)
-        choices, usage = parse_completion(_json(reply, what), endpoint, what)
+        choices, usage = parse_completion(_json(reply, what, self._limits), endpoint, what)
         if not choices:
             raise BackendError(f"{what}: the server returned no choices")
         latency = time.perf_counter() - started
@@ -241,16 +258,18 @@ class OpenAIBackend(Backend):
                 raise BackendUnavailableError(f"{what}: the stream broke off: {exc or type(exc).__name__}") from None
             if line is None:
                 break
-            event = parse_event(line, endpoint, what)
+            event = parse_event(line, endpoint, what, self._limits.json)
             if event is None:
                 continue
             usage = event[1] or usage
             for choice in event[0]:
-                text = choices.setdefault(choice.index, _ChoiceStream(config.stop)).feed(choice)
+                text = choices.setdefault(choice.index, _ChoiceStream(config.stop, config.max_new_tokens)).feed(choice)
                 if emit and text:
                     yield Emit(text)
             streams = choices.values()
-            if len(choices) >= want and all(c.done for c in streams) and any(c.matcher.stopped for c in streams):
+            if len(choices) > want:
+                raise ServerResponseError(f"{what}: the server streamed more than the {want} choices asked for")
+            if len(choices) >= want and all(c.done for c in streams) and any(c.cut for c in streams):
                 break  # the server does not know we are done: leave now, it abandons the generation
         yield CloseStream()
         if not choices or any(not c.done for c in choices.values()):
@@ -264,7 +283,7 @@ class OpenAIBackend(Backend):
         latency = time.perf_counter() - started
         ordered = [choices[i] for i in sorted(choices)]
         # The server's count is exact but covers all choices, and is lost when we leave early.
-        exact = usage.completion_tokens if usage and len(ordered) == 1 and not ordered[0].matcher.stopped else None
+        exact = usage.completion_tokens if usage and len(ordered) == 1 and not ordered[0].cut else None
         cached = usage.cached_tokens if usage else 0
         return [
             stream.completion(prompt_tokens or 0, stream.chunks if exact is None else exact, cached, latency)
@@ -275,7 +294,7 @@ class OpenAIBackend(Backend):
         if self.model is None:
             request = HttpRequest("GET", self.base_url + "/models")
             reply = yield from request_with_retries(request, self._retry)
-            self.model = parse_models(_json(reply, _what(request)), _what(request))
+            self.model = parse_models(_json(reply, _what(request), self._limits), _what(request))
         return self.model
 
     def _count_flow(self, text: str) -> HttpFlow[int]:
@@ -288,7 +307,7 @@ class OpenAIBackend(Backend):
             reply = yield from request_with_retries(request, self._retry)
             if reply.status in (404, 405):
                 continue
-            count = parse_tokens(_json(reply, _what(request)), _what(request))
+            count = parse_tokens(_json(reply, _what(request), self._limits), _what(request))
             self._tokenize_route = route
             return count
         raise UnsupportedKnobError(
@@ -304,6 +323,12 @@ class OpenAIBackend(Backend):
             return None
 
     # --------------------------------------------------------------------- helpers
+    def _drive(self, flow: HttpFlow[T]) -> Generator[str, None, T]:
+        return drive_http(self._client, flow, self._limits)
+
+    async def _adrive(self, flow: HttpFlow[T]) -> T:
+        return await adrive_http(self._async_client(), flow, self._limits)
+
     def _payload(self, prompt: str) -> Payload:
         return [{"role": "user", "content": prompt}] if self._endpoint == "chat" else prompt
 
@@ -320,22 +345,36 @@ class OpenAIBackend(Backend):
 
 
 class _ChoiceStream:
-    """One choice of a streamed response, cut by the client's stop matcher."""
+    """One choice of a streamed response, cut by the client's stop matcher or after ``max_tokens`` chunks."""
 
-    def __init__(self, stops: tuple[str, ...]) -> None:
+    def __init__(self, stops: tuple[str, ...], max_tokens: int) -> None:
         self.matcher = StopMatcher(stops)
+        self.max_tokens = max_tokens
         self.parts: list[str] = []
         self.chunks = 0
         self.server_finish: str | None = None
+        self.overrun = False
+        """The server sent text past ``max_tokens`` (it ignored ``max_tokens``): cut as ``length``."""
 
     @property
     def done(self) -> bool:
         return self.matcher.stopped or self.server_finish is not None
 
+    @property
+    def cut(self) -> bool:
+        """Ended by the client, so the server is still generating."""
+        return self.matcher.stopped or self.overrun
+
     def feed(self, choice: Choice) -> str:
         if self.done:
             return ""
         emitted = ""
+        if choice.text and self.chunks >= self.max_tokens:
+            self.overrun = True
+            self.server_finish = "length"
+            emitted = self.matcher.flush()
+            self.parts.append(emitted)
+            return emitted
         if choice.text:
             self.chunks += 1  # servers stream one token per event
             emitted = self.matcher.feed(choice.text)
@@ -362,10 +401,10 @@ def _api_root(base_url: str) -> str:
     return str(url if url.path not in ("", "/") else url.copy_with(path="/v1"))
 
 
-def _json(reply: HttpReply, what: str) -> Any:
+def _json(reply: HttpReply, what: str, limits: HttpLimits) -> Any:
     if not 200 <= reply.status < 300:
         raise error_from_reply(reply.status, reply.body, what)
-    return parse_json(reply.body, what)
+    return parse_json(reply.body, what, limits.json)
 
 
 def _what(request: HttpRequest) -> str:

@@ -124,7 +124,7 @@ def run_eval(
             progress.start(data, len(selected), [r for r in checkpoint.results if r.id in finished])
         outcome = run_evaluation(data, runner, checkpoint, concurrency=concurrency, limit=limit,
                                  retry_errors=retry_errors, on_result=progress.advance if progress else None)
-    report = write_report([directory], directory)
+        report = write_report([directory], directory)  # still under the directory's lock
     return EvalRun(summary=summarize(directory), outcome=outcome, report=report)
 
 

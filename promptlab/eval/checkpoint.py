@@ -6,20 +6,27 @@ Layout of ``DIR``::
     results.jsonl   one ItemResult a line, appended and flushed as each item finishes
     traces.jsonl    each item's whole trace, appended in one write when it finishes
 
+    .lock           held (``fcntl.flock``) while a run writes here: a second run is refused
+
 A rerun with the same config resumes: items already in ``results.jsonl`` are skipped.
-A different config is refused unless the caller asks to start over (``force``).
+A different config is refused unless the caller asks to start over (``force``), which
+deletes only the files ``eval.json`` lists as written by the evaluation, and refuses a
+directory holding anything else.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 from pathlib import Path
 from typing import IO, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from promptlab import safe_json
 from promptlab.errors import ConfigError
-from promptlab.tracing import Trace, write_trace
+from promptlab.tracing import Trace, json_line, write_trace
 
 __all__ = [
     "CONFIG_FILE",
@@ -35,7 +42,9 @@ __all__ = [
 CONFIG_FILE = "eval.json"
 RESULTS_FILE = "results.jsonl"
 TRACES_FILE = "traces.jsonl"
-_OWNED = (CONFIG_FILE, RESULTS_FILE, TRACES_FILE, "report.md", "report.html")
+LOCK_FILE = ".lock"
+WRITTEN = (RESULTS_FILE, TRACES_FILE, "report.md", "report.html")
+"""The files an evaluation writes besides eval.json and the lock; eval.json lists them under ``"files"``."""
 
 
 class EvalConfig(BaseModel):
@@ -77,22 +86,46 @@ class ItemResult(BaseModel):
 class Checkpoint:
     """An evaluation directory opened for appending results."""
 
-    def __init__(self, directory: Path, config: EvalConfig) -> None:
+    def __init__(self, directory: Path, config: EvalConfig, lock: IO[str] | None = None) -> None:
         self.directory = directory
         self.config = config
+        self._lock = lock
         self._results: dict[str, ItemResult] = _read_results(directory / RESULTS_FILE)
         self._results_sink: IO[str] | None = None
         self._traces_sink: IO[str] | None = None
 
     @classmethod
     def open(cls, directory: str | Path, config: EvalConfig, *, force: bool = False) -> Checkpoint:
-        """Create ``directory`` or resume it; refuse one holding a different evaluation."""
+        """Create ``directory`` or resume it; refuse one holding a different evaluation.
+
+        The directory stays locked until :meth:`close`: another run on it raises :class:`ConfigError`.
+        """
         path = Path(directory)
         config_path = path / CONFIG_FILE
         if path.exists() and not path.is_dir():
             raise ConfigError(f"--out {str(path)!r} is a file, not a directory")
-        if force:
-            for name in _OWNED:
+        if path.is_dir() and not config_path.exists() and any(p.name != LOCK_FILE for p in path.iterdir()):
+            raise ConfigError(f"{str(path)!r} exists and is not an evaluation directory (no {CONFIG_FILE}); "
+                              "choose an empty or new --out")
+        path.mkdir(parents=True, exist_ok=True)
+        lock = _lock(path)
+        try:
+            cls._prepare(path, config, force)
+        except BaseException:
+            lock.close()
+            raise
+        return cls(path, config, lock)
+
+    @staticmethod
+    def _prepare(path: Path, config: EvalConfig, force: bool) -> None:
+        config_path = path / CONFIG_FILE
+        if force and config_path.exists():
+            written = _written_files(path)
+            foreign = sorted(p.name for p in path.iterdir() if p.name not in (CONFIG_FILE, LOCK_FILE, *written))
+            if foreign:
+                raise ConfigError(f"--force refused: {str(path)!r} holds files the evaluation did not write "
+                                  f"({', '.join(foreign[:5])}); move them away or choose another --out")
+            for name in written:
                 (path / name).unlink(missing_ok=True)
         elif config_path.exists():
             previous = load_config(path)
@@ -103,14 +136,10 @@ class Checkpoint:
                     f"{str(path)!r} holds an evaluation with a different config ({'; '.join(differences)}); "
                     "choose another --out, or pass --force to discard its results and start over"
                 )
-        elif path.is_dir() and any(path.iterdir()):
-            raise ConfigError(f"{str(path)!r} exists and is not an evaluation directory (no {CONFIG_FILE}); "
-                              "choose an empty or new --out")
-        path.mkdir(parents=True, exist_ok=True)
-        config_path.write_text(config.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        record = {**config.model_dump(mode="json"), "files": list(WRITTEN)}
+        config_path.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         for name in (RESULTS_FILE, TRACES_FILE):
             _drop_torn_tail(path / name)
-        return cls(path, config)
 
     @property
     def results(self) -> list[ItemResult]:
@@ -127,15 +156,19 @@ class Checkpoint:
             self._traces_sink = (self.directory / TRACES_FILE).open("a", encoding="utf-8")
             self._results_sink = (self.directory / RESULTS_FILE).open("a", encoding="utf-8")
         write_trace(trace, self._traces_sink)
-        self._results_sink.write(result.model_dump_json() + "\n")
+        self._results_sink.write(json_line(result.model_dump(mode="json")))
         self._results_sink.flush()
         self._results[result.id] = result
 
     def close(self) -> None:
+        """Close the files and release the directory's lock."""
         for sink in (self._results_sink, self._traces_sink):
             if sink is not None:
                 sink.close()
         self._results_sink = self._traces_sink = None
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
 
     def __enter__(self) -> Checkpoint:
         return self
@@ -146,13 +179,52 @@ class Checkpoint:
 
 def load_config(directory: str | Path) -> EvalConfig:
     """The config of an evaluation directory."""
-    path = Path(directory) / CONFIG_FILE
+    data = _config_record(Path(directory))
+    data.pop("files", None)
     try:
-        return EvalConfig.model_validate_json(path.read_text(encoding="utf-8"))
+        return EvalConfig.model_validate(data)
+    except ValidationError as exc:
+        path = Path(directory) / CONFIG_FILE
+        raise ConfigError(f"{str(path)!r} is not a valid evaluation config: {exc.errors()[0]['msg']}") from None
+
+
+def _config_record(directory: Path) -> dict[str, Any]:
+    path = directory / CONFIG_FILE
+    try:
+        data = safe_json.loads(path.read_bytes())
     except FileNotFoundError:
         raise ConfigError(f"{str(directory)!r} is not an evaluation directory (no {CONFIG_FILE})") from None
-    except ValidationError as exc:
-        raise ConfigError(f"{str(path)!r} is not a valid evaluation config: {exc.errors()[0]['msg']}") from None
+    except safe_json.JsonLimitError as exc:
+        raise ConfigError(f"{str(path)!r} is not a valid evaluation config: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{str(path)!r} is not a valid evaluation config: not a JSON object")
+    return data
+
+
+def _written_files(directory: Path) -> list[str]:
+    """The files eval.json says the evaluation wrote (plain names inside the directory only)."""
+    files = _config_record(directory).get("files", list(WRITTEN))
+    if not isinstance(files, list):
+        return []
+    return [name for name in files if isinstance(name, str) and name == Path(name).name and name not in ("", ".", "..")]
+
+
+def _lock(directory: Path) -> IO[str]:
+    """Hold an exclusive ``flock`` on ``DIR/.lock``; refuse when another process holds it."""
+    handle = (directory / LOCK_FILE).open("a+", encoding="utf-8")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise ConfigError(f"{str(directory)!r} is in use by another evaluation ({holder}); "
+                          "wait for it to finish or choose another --out") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()}\n")
+    handle.flush()
+    return handle
 
 
 def load_results(directory: str | Path) -> list[ItemResult]:
@@ -164,10 +236,10 @@ def _read_results(path: Path) -> dict[str, ItemResult]:
     results: dict[str, ItemResult] = {}
     if not path.exists():
         return results
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         try:
-            result = ItemResult.model_validate(json.loads(line))
-        except (json.JSONDecodeError, ValidationError):
+            result = ItemResult.model_validate(safe_json.loads(line))
+        except (safe_json.JsonLimitError, ValidationError):
             continue  # a line torn by a crash: that item simply runs again
         results[result.id] = result
     return results

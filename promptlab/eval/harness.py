@@ -4,8 +4,9 @@ Items run on asyncio with at most ``concurrency`` in flight (a runner's ``arun``
 it has one, else ``run`` in a worker thread). Each finished item is checkpointed at
 once, so an interrupted evaluation loses only the items in flight. A backend that goes
 away (a retryable error, a connection error) stops the run cleanly: nothing is recorded
-for the items it broke, and a rerun picks them up. Any other error is the item's own
-failure and is recorded with status ``"error"``.
+for the items it broke, and a rerun picks them up. Any other error (in the runner, in
+scoring, in building the trace) is the item's own failure and is recorded with status
+``"error"`` and its message; the run goes on.
 """
 
 from __future__ import annotations
@@ -91,7 +92,12 @@ async def arun_evaluation(
                     raise
                 aborted.append(f"{type(exc).__name__}: {exc}")
                 return
-            checkpoint.append(result, trace)
+            try:
+                checkpoint.append(result, trace)
+            except (ValueError, TypeError) as exc:  # an unserialisable answer or trace: keep the item's error
+                message = _clip(f"the item's result could not be saved: {type(exc).__name__}: {exc}")
+                result = _failed(example, message, result.latency_s)
+                checkpoint.append(result, _error_trace(runner, example, message))
             completed += 1
             if on_result is not None:
                 on_result(result)
@@ -133,18 +139,30 @@ async def _run_item(task: str, runner: RunnerLike, example: DatasetItem) -> tupl
     started = time.perf_counter()
     try:
         run = await _call(runner, example.question)
+        trace = run.trace.model_copy(update={"metadata": {**run.trace.metadata, "item_id": example.id}})
+        result = _item(example, run.answer, run.status, time.perf_counter() - started, trace, task,
+                       agreement=run.agreement)
     except Exception as exc:
         if is_infrastructure_error(exc):
             raise
-        message = f"{type(exc).__name__}: {exc}"
-        trace = Trace(strategy=type(runner).__name__, question=example.question, status="error",
-                      steps=[Step(index=0, kind="error", data={"error": message})],
-                      metadata={"item_id": example.id})
-        return _item(example, None, "error", time.perf_counter() - started, trace, task, error=message), trace
-    trace = run.trace.model_copy(update={"metadata": {**run.trace.metadata, "item_id": example.id}})
-    result = _item(example, run.answer, run.status, time.perf_counter() - started, trace, task,
-                   agreement=run.agreement)
+        message = _clip(f"{type(exc).__name__}: {exc}")
+        return _failed(example, message, time.perf_counter() - started), _error_trace(runner, example, message)
     return result, trace
+
+
+def _error_trace(runner: RunnerLike, example: DatasetItem, message: str) -> Trace:
+    return Trace(strategy=type(runner).__name__, question=example.question, status="error",
+                 steps=[Step(index=0, kind="error", data={"error": message})], metadata={"item_id": example.id})
+
+
+def _clip(message: str, limit: int = 2_000) -> str:
+    return message if len(message) <= limit else message[:limit] + "..."
+
+
+def _failed(example: DatasetItem, message: str, latency_s: float) -> ItemResult:
+    """The record of an item that raised: status ``"error"`` with its message, scored wrong."""
+    return ItemResult(id=example.id, question=example.question, reference=example.answer, prediction=None,
+                      status="error", correct=False, latency_s=latency_s, error=message)
 
 
 def _item(example: DatasetItem, prediction: str | None, status: str, latency_s: float, trace: Trace, task: str,

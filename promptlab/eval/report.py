@@ -16,7 +16,7 @@ from pathlib import Path
 from promptlab.eval._svg import bar_chart, histogram
 from promptlab.eval.checkpoint import TRACES_FILE, EvalConfig, ItemResult, load_config, load_results
 from promptlab.eval.trace_view import html_page, trace_html
-from promptlab.tracing import Trace, read_traces
+from promptlab.tracing import Trace, read_traces, valid_utf8
 
 __all__ = [
     "MAX_FAILURES",
@@ -88,8 +88,8 @@ def write_report(directories: Sequence[str | Path], output: str | Path) -> tuple
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
     markdown, page = out / "report.md", out / "report.html"
-    markdown.write_text(render_markdown(summaries), encoding="utf-8")
-    page.write_text(render_html(summaries), encoding="utf-8")
+    markdown.write_text(valid_utf8(render_markdown(summaries)), encoding="utf-8")
+    page.write_text(valid_utf8(render_html(summaries)), encoding="utf-8")
     return markdown, page
 
 
@@ -116,9 +116,12 @@ def _rows(summaries: Sequence[EvalSummary]) -> tuple[list[str], list[list[str]]]
 
 
 def render_markdown(summaries: Sequence[EvalSummary]) -> str:
-    """The Markdown report: a summary table, then each evaluation's failures."""
+    """The Markdown report: a summary table, then each evaluation's failures.
+
+    Model text is escaped: no raw HTML from a completion reaches a Markdown renderer.
+    """
     def cell(text: str) -> str:
-        return text.replace("|", "\\|").replace("\n", " ")
+        return html.escape(text, quote=False).replace("|", "\\|").replace("\n", " ")
 
     header, rows = _rows(summaries)
     lines = ["# Evaluation report", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -179,7 +182,11 @@ def _traces_by_item(directory: Path) -> dict[str, Trace]:
     path = directory / TRACES_FILE
     if not path.exists():
         return {}
-    return {str(t.metadata.get("item_id")): t for t in read_traces(path) if "item_id" in t.metadata}
+    try:
+        traces = read_traces(path)
+    except (ValueError, KeyError, TypeError):  # a damaged trace file costs the report its traces, nothing more
+        return {}
+    return {str(t.metadata.get("item_id")): t for t in traces if "item_id" in t.metadata}
 
 
 def _clip(text: str, limit: int) -> str:

@@ -34,21 +34,25 @@ Extractor = Callable[[str], str | None]
 """Finds the answer span in a completion; None when there is none."""
 
 _DIGITS = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+"
-_AMOUNT = rf"(?:\d+\s+\d+\s*/\s*\d+|\d+\s*/\s*\d+|{_DIGITS})"
+_AMOUNT = rf"(?:\d++\s++\d++\s*+/\s*+\d++|\d++\s*+/\s*+\d++|{_DIGITS})"
+MAX_NUMBER_DIGITS = 100
+"""A longer run of digits is not read as a number (a model babbling digits is no answer)."""
 _CURRENCY = "$€£¥₹"
 _MINUS = "-−–"  # hyphen-minus, the minus sign and the en dash models write for it
 
+# Possessive quantifiers (``*+``) keep matching linear: with plain ``\s*`` on both sides of an
+# optional part, a long run of spaces is split every possible way before the match fails.
 _NUMERIC = re.compile(
-    rf"""^\s*(?P<sign>[{_MINUS}+])?\s*[{_CURRENCY}]?\s*(?P<sign2>[{_MINUS}])?\s*
+    rf"""^\s*+(?P<sign>[{_MINUS}+])?\s*+[{_CURRENCY}]?\s*+(?P<sign2>[{_MINUS}])?\s*+
     (?P<amount>{_AMOUNT})
-    \s*(?P<percent>%|percent\b)?
-    (?:\s*[A-Za-z][^\d]{{0,40}})?\s*$""",
+    \s*+(?P<percent>%|percent\b)?
+    (?:\s*+[A-Za-z][^\d]{{0,40}})?\s*+$""",
     re.VERBOSE,
 )
 _NUMBER_IN_TEXT = re.compile(
     rf"(?<![\w.)])(?:[{_MINUS}]\s?)?[{_CURRENCY}]?(?:\d+\s*/\s*\d+(?!\.\d)|{_DIGITS})(?!\w)"
 )
-_ANSWER_IS = re.compile(r"(?i)\b(?:the\s+)?(?:final\s+)?answer\s+is\s*:?\s*(.+)")
+_ANSWER_IS = re.compile(r"(?i)\b(?:the\s++)?(?:final\s++)?answer\s++is\s*+:?\s*+(.+)")
 _SENTENCE_END = re.compile(r"\.(?:\s|$)|\n")
 _BOXED = re.compile(r"\\boxed\{([^{}]*)\}")
 _DECORATION = " \t\n*_`\"'"
@@ -72,6 +76,8 @@ def parse_number(text: str) -> Fraction | None:
 
 
 def _amount(text: str) -> Fraction | None:
+    if sum(c.isdigit() for c in text) > MAX_NUMBER_DIGITS:
+        return None
     parts = text.replace(",", "").split()
     whole = Fraction(parts[0]) if len(parts) == 2 else Fraction(0)
     fraction = "".join(parts[1:] if len(parts) == 2 else parts)

@@ -28,7 +28,7 @@ def test_eval_writes_results_traces_and_report(tmp_path: Path) -> None:
     result = _eval(data, script, out)
     assert result.exit_code == 0, result.output
     assert "direct · sums · mock:" in result.stdout and "accuracy 75.0% on 4 items" in result.stdout
-    assert sorted(p.name for p in out.iterdir()) == ["eval.json", "report.html", "report.md", "results.jsonl",
+    assert sorted(p.name for p in out.iterdir()) == [".lock", "eval.json", "report.html", "report.md", "results.jsonl",
                                                      "traces.jsonl"]
     results = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
     assert [r["prediction"] for r in results] == ["2", "4", "7", "8"]
