@@ -15,6 +15,8 @@ from typing import Any
 
 from promptlab.errors import PromptlabError
 
+__all__ = ["DEFAULT_JSON_LIMITS", "JsonLimitError", "JsonLimits", "loads"]
+
 
 class JsonLimitError(PromptlabError, ValueError):
     """The text is not JSON, or is JSON beyond the allowed depth or number size."""

@@ -14,7 +14,7 @@ from promptlab.cli.app import app
 from promptlab.errors import ConfigError
 from promptlab.eval import default_out_dir, load_dataset
 
-FILES = ["eval.json", "report.html", "report.md", "results.jsonl", "traces.jsonl"]
+FILES = [".lock", "eval.json", "report.html", "report.md", "results.jsonl", "traces.jsonl"]
 
 
 def _doubler(prompt: str) -> str:
