@@ -17,6 +17,7 @@ from typing import Any, Generic, Literal, Self, TypeVar
 from pydantic import BaseModel, ConfigDict
 
 from promptlab.backends._gate import CallGate, GateHold
+from promptlab.backends.tool_calls import SYNTAXES, ToolFormat, ToolSyntax, syntax_of_template, template_family
 from promptlab.chat import (
     CHATML_TEMPLATE,
     Message,
@@ -27,8 +28,8 @@ from promptlab.chat import (
     render_chat_template,
 )
 from promptlab.config import GenerationConfig
-from promptlab.constraints import JsonSchema
-from promptlab.errors import BackendClosedError, ConstraintViolationError, UnsupportedKnobError
+from promptlab.constraints import Grammar, JsonSchema
+from promptlab.errors import BackendClosedError, BackendError, ConstraintViolationError, UnsupportedKnobError
 
 __all__ = [
     "ALL_KNOBS",
@@ -119,6 +120,9 @@ class Backend(ABC):
     capabilities: Capabilities = Capabilities()
     _gate: CallGate
     _closed: bool
+    tool_format: ToolFormat = "auto"
+    """How tools reach an in-process model: ``"auto"`` (the chat template's own syntax), ``"hermes"``,
+    ``"llama3"``, or ``"json"`` (JSON tool calls described in the system message, for any template)."""
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Self:
         # Set up here, not in __init__, so that engines need not remember super().__init__().
@@ -143,11 +147,50 @@ class Backend(ABC):
 
         A backend with a native chat form (a server's ``/chat/completions``) overrides this.
         """
+        if not tools or tool_choice == "none":
+            return self._generate(self.format_chat(messages), config)
+        syntax = self.tool_syntax()
         prompt = self.format_chat(messages, tools=tools)
-        return self._generate(prompt, config)
+        completions = self._generate(prompt, self._tool_config(syntax, config, tools, tool_choice))
+        return [with_tool_calls(c, *syntax.parse(c.text, tools)) for c in completions]
 
     def _stream(self, prompt: str, config: GenerationConfig) -> Iterator[str]:
         raise UnsupportedKnobError(self.name, "streaming")
+
+    def tool_syntax(self) -> ToolSyntax:
+        """How this model is given tools and writes calls: ``tool_format``, or (``"auto"``) its chat template's.
+
+        Raises :class:`UnsupportedKnobError` naming the template when it has no tool support.
+        """
+        if self.tool_format != "auto":
+            return SYNTAXES[self.tool_format]
+        template = self.chat_template
+        syntax = syntax_of_template(template)
+        if syntax is None:
+            raise UnsupportedKnobError(
+                self.name, "tools",
+                f"the model's chat template ({template_family(template)}) has no tool-call syntax; pass "
+                "tool_format='json' to the backend for JSON tool calls described in the system message, or "
+                "chat_template=... with a template that renders tools (Hermes/Qwen2.5 or Llama 3.1 style)")
+        return syntax
+
+    @property
+    def tool_calling(self) -> bool:
+        """Whether :meth:`chat` can take ``tools=`` here (the template or ``tool_format`` has a syntax for them)."""
+        try:
+            self.tool_syntax()
+        except BackendError:
+            return False
+        return True
+
+    def _tool_config(self, syntax: ToolSyntax, config: GenerationConfig, tools: list[ToolSchema],
+                     tool_choice: ToolChoice) -> GenerationConfig:
+        """Constrain a call that must call a tool to the tools' schemas, where the engine has a grammar engine."""
+        if tool_choice in (None, "auto") or config.constraint is not None:
+            return config
+        if "grammar" not in self.capabilities.constraints:
+            return config
+        return config.with_overrides(constraint=Grammar(lark=syntax.grammar(tools, tool_choice)))
 
     def _stream_chat(self, messages: list[Message], config: GenerationConfig) -> Iterator[str]:
         """Stream a reply to a conversation. Default: the chat template, then :meth:`_stream`."""
@@ -224,8 +267,13 @@ class Backend(ABC):
     def format_chat(
         self, messages: MessagesLike, *, add_generation_prompt: bool = True, tools: Sequence[ToolSchema] | None = None
     ) -> str:
-        """The exact prompt text the model's chat template makes of these messages (and tools)."""
-        extra: dict[str, Any] = {"tools": list(tools)} if tools else {}
+        """The exact prompt text the model's chat template makes of these messages (and tools, in the
+        :meth:`tool_syntax`: rendered by the template itself, or described in the system message)."""
+        extra: dict[str, Any] = {}
+        if tools:
+            syntax = self.tool_syntax()
+            messages = syntax.messages(as_messages(messages), list(tools))
+            extra = {"tools": list(tools)} if syntax.native else {}
         return render_chat_template(
             self.chat_template, messages, add_generation_prompt=add_generation_prompt, **self.special_tokens, **extra
         )
@@ -404,6 +452,13 @@ def parse_structured(schema: type[M], completion: Completion, config: Generation
             f"the completion is not a valid {schema.__name__}: {str(exc).splitlines()[0]}",
             text=completion.text, constraint=constraint) from None
     return Structured[M](value=value, completion=completion)
+
+
+def with_tool_calls(completion: Completion, text: str, calls: tuple[ToolCall, ...]) -> Completion:
+    """``completion`` with the calls parsed out of its text (finish reason ``tool_calls`` when there are any)."""
+    if not calls:
+        return completion
+    return completion.model_copy(update={"text": text, "tool_calls": calls, "finish_reason": "tool_calls"})
 
 
 def _tool_list(tools: Sequence[ToolSchema] | None) -> list[ToolSchema] | None:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from promptlab.backends.base import Backend, Capabilities, Completion, Usage, WrappingBackend
+from promptlab.backends.tool_calls import check_tool_format
 from promptlab.config import GenerationConfig
 from promptlab.errors import BackendError, BackendSpecError, ReplayMissError
 from promptlab.stopping import StopMatcher
@@ -41,6 +42,9 @@ class MockBackend(Backend):
     * ``MockBackend(rules=[(r"capital of France", "Paris")])`` answers the first rule
       whose regex matches the prompt; a rule's response may be a callable.
     * ``MockBackend.replay("calls.jsonl")`` returns recorded completions verbatim.
+
+    ``chat_template`` replaces the default ChatML template (a Hermes-style one lets a script
+    answer with ``<tool_call>`` blocks); ``tool_format`` is :attr:`Backend.tool_format`.
     """
 
     name = "mock"
@@ -52,8 +56,12 @@ class MockBackend(Backend):
         *,
         rules: Sequence[Rule] = (),
         default: str | Responder | None = None,
+        chat_template: str | None = None,
+        tool_format: str = "auto",
     ) -> None:
         self._script = list(responses)
+        self._chat_template = chat_template
+        self.tool_format = check_tool_format(tool_format)
         self._next = 0
         self._rules = [(re.compile(p) if isinstance(p, str) else p, r) for p, r in rules]
         self._default = default
@@ -82,6 +90,11 @@ class MockBackend(Backend):
         mock._recording = load_recording(path)
         mock._recording_path = Path(path)
         return mock
+
+    @property
+    def chat_template(self) -> str:
+        """``chat_template`` if given (e.g. a tool-capable one, to script tool calls), else ChatML."""
+        return self._chat_template or super().chat_template
 
     @property
     def remaining(self) -> int:

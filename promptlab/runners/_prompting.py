@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from promptlab.backends.base import Backend
 from promptlab.config import GenerationConfig
 from promptlab.prompts.fewshot import Example, ExampleSelector, FixedSelector
 from promptlab.prompts.library import TemplateLibrary
 from promptlab.prompts.templates import PromptTemplate
+from promptlab.runners.flow import Prompt
 
 Examples = ExampleSelector | Sequence[Example | dict[str, Any]] | None
 """A selector, a fixed list of examples, or None for the template's own default examples."""
@@ -35,14 +35,15 @@ def with_stops(config: GenerationConfig, template: PromptTemplate, extra: Iterab
     return config.with_overrides(stop=stops) if stops else config
 
 
-def render(template: PromptTemplate, selector: ExampleSelector | None, question: str, backend: Backend) -> str:
+def render(template: PromptTemplate, selector: ExampleSelector | None, question: str) -> Prompt:
     """The prompt for ``question``, with the selector's examples (or the template's default ones).
 
-    A chat template's messages are formatted with the backend's own chat template.
+    A chat template gives a conversation: the backend applies the model's chat template to
+    it (a server its own), so the runner sends it with the :class:`~promptlab.runners.flow.Chat` effect.
     """
     variables: dict[str, Any] = {"question": question}
     if selector is not None:
         variables["examples"] = selector.select(question)
     if template.kind == "chat":
-        return backend.format_chat(template.render_messages(**variables))
+        return tuple(template.render_messages(**variables))
     return template.render(**variables)

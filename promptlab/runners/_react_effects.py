@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from promptlab.backends.base import Backend, Completion
 from promptlab.errors import ContextLengthError
-from promptlab.runners.flow import Effect, Generate
+from promptlab.runners.flow import Effect, ModelCall
 from promptlab.runners.result import RunResult
 from promptlab.tools import Observation, Tool
 
@@ -33,9 +33,9 @@ class CallTool(Effect):
 
 @dataclass(frozen=True, slots=True)
 class GenerateOrOverflow(Effect):
-    """Generate, but hand a :class:`ContextLengthError` back to the flow instead of raising it."""
+    """Ask the model (text or chat), but hand a :class:`ContextLengthError` back to the flow instead of raising it."""
 
-    inner: Generate
+    inner: ModelCall
 
     def perform(self, backend: Backend) -> list[Completion] | ContextLengthError:
         try:

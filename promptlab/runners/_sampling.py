@@ -8,7 +8,7 @@ from typing import Any
 
 from promptlab.backends.base import Backend, Completion
 from promptlab.config import GenerationConfig
-from promptlab.runners.flow import Effect, Generate
+from promptlab.runners.flow import Effect, Prompt, model_call
 from promptlab.runners.result import RunResult
 from promptlab.runners.voting import majority_vote
 from promptlab.tracing import TraceRecorder
@@ -31,19 +31,19 @@ def sampling_config(base: GenerationConfig, n: int, overrides: dict[str, Any]) -
     return base.with_overrides(n=n, **overrides)
 
 
-def sample(backend: Backend, prompt: str, config: GenerationConfig
+def sample(backend: Backend, prompt: Prompt, config: GenerationConfig
            ) -> Generator[Effect, Any, tuple[list[Completion], float]]:
-    """``config.n`` completions of ``prompt``: one batched call when the backend takes ``n``,
+    """``config.n`` completions of ``prompt`` (text or a conversation): one batched call when the backend takes ``n``,
     else one call per sample (seeds offset so that seeded samples differ). Returns them
     with the wall time spent."""
     started = time.perf_counter()
     if config.n == 1 or "n" in backend.capabilities.knobs:
-        completions: list[Completion] = yield Generate(prompt, config)
+        completions: list[Completion] = yield model_call(prompt, config)
     else:
         completions = []
         for index in range(config.n):
             seed = None if config.seed is None else config.seed + index
-            completions += yield Generate(prompt, config.with_overrides(n=1, seed=seed))
+            completions += yield model_call(prompt, config.with_overrides(n=1, seed=seed))
     return completions, time.perf_counter() - started
 
 

@@ -12,7 +12,7 @@ from promptlab.prompts.templates import PromptTemplate
 from promptlab.runners._prompting import Examples, as_selector, render, resolve_template, with_stops
 from promptlab.runners._sampling import conclude, record_samples, sample, sampling_config
 from promptlab.runners.answers import Extractor, default_extractor, normalize_answer, regex_extractor
-from promptlab.runners.flow import Flow, Runner
+from promptlab.runners.flow import Flow, Runner, prompt_text
 from promptlab.tracing import TraceRecorder
 
 __all__ = ["ChainOfThoughtRunner"]
@@ -46,7 +46,7 @@ class ChainOfThoughtRunner(Runner):
 
     def prompt(self, question: str) -> str:
         """The exact prompt sent for ``question``."""
-        return render(self.template, self.examples, question, self.backend)
+        return prompt_text(self.backend, render(self.template, self.examples, question))
 
     def answer_of(self, text: str) -> str | None:
         """The normalised answer in one completion, or None."""
@@ -55,8 +55,9 @@ class ChainOfThoughtRunner(Runner):
         return answer or None
 
     def flow(self, question: str, recorder: TraceRecorder) -> Flow:
-        prompt = self.prompt(question)
+        prompt = render(self.template, self.examples, question)
         completions, elapsed = yield from sample(self.backend, prompt, self.config)
         answers = [self.answer_of(c.text) for c in completions]
-        record_samples(recorder, prompt, completions, elapsed, [{"answer": a} for a in answers])
+        record_samples(recorder, prompt_text(self.backend, prompt), completions, elapsed,
+                       [{"answer": a} for a in answers])
         return conclude(recorder, answers, ["no_answer"] * len(answers))

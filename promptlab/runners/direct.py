@@ -15,7 +15,7 @@ from promptlab.prompts.templates import PromptTemplate
 from promptlab.runners._prompting import render, resolve_template, with_stops
 from promptlab.runners._sampling import conclude, record_samples, sample, sampling_config
 from promptlab.runners.answers import normalize_answer
-from promptlab.runners.flow import Flow, Runner
+from promptlab.runners.flow import Flow, Runner, prompt_text
 from promptlab.tracing import TraceRecorder
 
 __all__ = ["DirectRunner", "clean_answer"]
@@ -40,13 +40,14 @@ class DirectRunner(Runner):
 
     def prompt(self, question: str) -> str:
         """The exact prompt sent for ``question``."""
-        return render(self.template, None, question, self.backend)
+        return prompt_text(self.backend, render(self.template, None, question))
 
     def flow(self, question: str, recorder: TraceRecorder) -> Flow:
-        prompt = self.prompt(question)
+        prompt = render(self.template, None, question)
         completions, elapsed = yield from sample(self.backend, prompt, self.config)
         answers = [clean_answer(c.text) for c in completions]
-        record_samples(recorder, prompt, completions, elapsed, [{"answer": a} for a in answers])
+        record_samples(recorder, prompt_text(self.backend, prompt), completions, elapsed,
+                       [{"answer": a} for a in answers])
         return conclude(recorder, answers, ["no_answer"] * len(answers))
 
 

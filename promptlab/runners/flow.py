@@ -9,6 +9,7 @@ for async (unlike libraries that copy every method line for line).
 from __future__ import annotations
 
 import asyncio
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Generator
 from dataclasses import dataclass
@@ -16,9 +17,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from promptlab.backends.base import Backend, Completion, ToolChoice
-from promptlab.chat import Message, ToolSchema
+from promptlab.chat import Message, ToolSchema, template_payload
 from promptlab.config import GenerationConfig
-from promptlab.errors import ConfigError
+from promptlab.errors import BackendError, ConfigError
 from promptlab.runners.result import RunResult
 from promptlab.tracing import TraceRecorder
 
@@ -71,6 +72,30 @@ class Chat(Effect):
 
     async def aperform(self, backend: Backend) -> list[Completion]:
         return await backend.achat(self.messages, self.config, tools=self.tools, tool_choice=self.tool_choice)
+
+
+Prompt = str | tuple[Message, ...]
+"""What a runner sends: prompt text (a text template), or a conversation (a chat template)."""
+ModelCall = Generate | Chat
+
+
+def model_call(prompt: Prompt, config: GenerationConfig) -> ModelCall:
+    """The effect that asks the model: :class:`Generate` for text, :class:`Chat` for a conversation."""
+    return Generate(prompt, config) if isinstance(prompt, str) else Chat(prompt, config)
+
+
+def prompt_text(backend: Backend, prompt: Prompt, tools: tuple[ToolSchema, ...] | None = None) -> str:
+    """A prompt as text for traces: the text itself, or the conversation in the model's chat template
+    (one JSON message per line where the backend has no local template, e.g. a server)."""
+    if isinstance(prompt, str):
+        return prompt
+    try:
+        return backend.format_chat(prompt, tools=tools)
+    except BackendError:
+        lines = [json.dumps(template_payload(m), ensure_ascii=False) for m in prompt]
+        if tools:
+            lines.insert(0, json.dumps({"tools": list(tools)}, ensure_ascii=False))
+        return "\n".join(lines)
 
 
 Flow = Generator[Effect, Any, RunResult]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from promptlab.backends.base import Backend
+from promptlab.chat import Message
 from promptlab.config import GenerationConfig
 from promptlab.errors import ConfigError
 from promptlab.prompts.library import TemplateLibrary
@@ -22,7 +23,7 @@ from promptlab.runners._prompting import Examples, as_selector, render, resolve_
 from promptlab.runners._sampling import conclude, record_samples, sample, sampling_config
 from promptlab.runners.answers import format_number, normalize_answer
 from promptlab.runners.code import extract_code
-from promptlab.runners.flow import Effect, Flow, Runner
+from promptlab.runners.flow import Effect, Flow, Prompt, Runner, prompt_text
 from promptlab.sandbox import Sandbox, SandboxResult, default_sandbox
 from promptlab.tracing import TraceRecorder
 
@@ -113,18 +114,18 @@ class PALRunner(Runner):
 
     def prompt(self, question: str) -> str:
         """The exact prompt sent for ``question``."""
-        return render(self.template, self.examples, question, self.backend)
+        return prompt_text(self.backend, render(self.template, self.examples, question))
 
     def flow(self, question: str, recorder: TraceRecorder) -> Flow:
-        prompt = self.prompt(question)
+        prompt = render(self.template, self.examples, question)
         completions, elapsed = yield from sample(self.backend, prompt, self.config)
-        record_samples(recorder, prompt, completions, elapsed, [{} for _ in completions])
+        record_samples(recorder, prompt_text(self.backend, prompt), completions, elapsed, [{} for _ in completions])
         attempts = []
         for index, completion in enumerate(completions):
             attempts.append((yield from self._solve(prompt, completion.text, index, recorder)))
         return conclude(recorder, [a.answer for a in attempts], [a.status for a in attempts])
 
-    def _solve(self, prompt: str, text: str, index: int, recorder: TraceRecorder
+    def _solve(self, prompt: Prompt, text: str, index: int, recorder: TraceRecorder
                ) -> Generator[Effect, Any, Attempt]:
         retry = 0
         while True:
@@ -134,8 +135,8 @@ class PALRunner(Runner):
             retry += 1
             retry_prompt = self.retry_prompt(prompt, attempt.code or text, attempt.error or attempt.status)
             completions, elapsed = yield from sample(self.backend, retry_prompt, self.config.with_overrides(n=1))
-            record_samples(recorder, retry_prompt, completions, elapsed, [{"retry_of": index, "retry": retry}],
-                           kind="retry")
+            record_samples(recorder, prompt_text(self.backend, retry_prompt), completions, elapsed,
+                           [{"retry_of": index, "retry": retry}], kind="retry")
             text = completions[0].text
 
     def _execute(self, text: str, index: int, retry: int, recorder: TraceRecorder
@@ -156,7 +157,10 @@ class PALRunner(Runner):
         return attempt
 
     @staticmethod
-    def retry_prompt(prompt: str, failed: str, error: str) -> str:
-        """The prompt that shows the model its failed program and the error."""
+    def retry_prompt(prompt: Prompt, failed: str, error: str) -> Prompt:
+        """The prompt that shows the model its failed program and the error (in a conversation: as two more turns)."""
         message = " ".join(error.split())
-        return prompt + failed.rstrip() + RETRY_SUFFIX.format(error=message)
+        if isinstance(prompt, str):
+            return prompt + failed.rstrip() + RETRY_SUFFIX.format(error=message)
+        follow_up = RETRY_SUFFIX.format(error=message).strip().replace("# ", "")
+        return (*prompt, Message(role="assistant", content=failed.rstrip()), Message(role="user", content=follow_up))

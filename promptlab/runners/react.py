@@ -16,17 +16,18 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Generator, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from promptlab.backends.base import Backend, Completion
+from promptlab.chat import Message, ToolCall
 from promptlab.config import GenerationConfig
 from promptlab.errors import ConfigError, ContextLengthError
 from promptlab.prompts.library import TemplateLibrary
 from promptlab.prompts.templates import PromptTemplate
 from promptlab.runners._react_effects import CallTool, GenerateOrOverflow, QuestionRunner, RunFallback
 from promptlab.runners._sampling import given
-from promptlab.runners.flow import Effect, Flow, Generate, Runner
+from promptlab.runners.flow import Effect, Flow, Generate, ModelCall, Runner
 from promptlab.runners.react_parse import ActionParseError, ParsedAction, parse_action, split_thought
 from promptlab.runners.result import RunResult
 from promptlab.tools import Observation, Tool, ToolRegistry, wikipedia_tools
@@ -67,6 +68,33 @@ class Turn:
     prompt: str
     completion: Completion
     latency: float
+    sent: dict[str, Any] | None = None
+    """What the model sent when it is more than the completion's text (a native tool call), for the trace."""
+
+
+@dataclass(slots=True)
+class Episode:
+    """The state of one run of the loop: the question, the tools and the conversation so far.
+
+    The text variant grows ``prompt``; the chat variants grow ``messages``.
+    """
+
+    question: str
+    tools: ToolRegistry
+    prompt: str = ""
+    messages: list[Message] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    """What one step of the model proposed: the turn, and the action read from it (or why none could be)."""
+
+    turn: Turn
+    action: ParsedAction | ActionParseError
+    action_text: str = ""
+    """The action as written, for the text variant's transcript."""
+    call: ToolCall | None = None
+    """The native tool call the action came from."""
 
 
 class ReActRunner(Runner):
@@ -152,48 +180,75 @@ class ReActRunner(Runner):
 
     # ------------------------------------------------------------------ the loop
     def _loop(self, question: str, tools: ToolRegistry, recorder: TraceRecorder) -> Generator[Effect, Any, str]:
-        """Run the steps; returns the status ("ok" with ``recorder.trace.answer`` set, or why not)."""
-        prompt = self.prompt(question, tools)
+        """Run the steps; returns the status ("ok" with ``recorder.trace.answer`` set, or why not).
+
+        One loop for every variant: :meth:`begin` sets up the episode, :meth:`propose` asks the
+        model and reads its action, :meth:`_act` calls the tool, :meth:`_record` traces the step
+        and :meth:`observe` hands the observation back to the model.
+        """
+        episode = self.begin(question, tools)
         repeats: dict[tuple[str, str, str], int] = {}
         for i in range(1, self.max_steps + 1):
-            label = f"Thought {i}:" if self.think else f"Action {i}:"
-            step_prompt = prompt + label
-            started = time.perf_counter()
-            reply = yield GenerateOrOverflow(Generate(step_prompt, self._step_configs[i - 1]))
-            if isinstance(reply, ContextLengthError):
-                recorder.add("error", prompt=step_prompt, observation=str(reply))
-                return "context_length"
-            completion: Completion = reply[0]
-            latency = time.perf_counter() - started
-            thought, action_text = split_thought(completion.text) if self.think else ("", _first_line(completion.text))
-            if not action_text and self.think:
-                # The paper's recovery: keep the thought's first line and ask for the action alone.
-                recorder.add("generate", prompt=step_prompt, completion=completion.text, **_usage(completion),
-                             latency_s=latency, data={"step": i, "note": "no action in the completion; asking for it"})
-                thought = _first_line(thought)
-                step_prompt = f"{step_prompt} {thought}\nAction {i}:"
-                started = time.perf_counter()
-                reply = yield GenerateOrOverflow(Generate(step_prompt, self._action_config))
-                if isinstance(reply, ContextLengthError):
-                    recorder.add("error", prompt=step_prompt, observation=str(reply))
-                    return "context_length"
-                completion, latency = reply[0], time.perf_counter() - started
-                action_text = _first_line(completion.text)
-            action_text = action_text or ""
-            try:
-                action: ParsedAction | ActionParseError = parse_action(action_text)
-            except ActionParseError as exc:
-                action = exc
-            outcome = yield from self._act(action, tools)
-            step = Turn(i, thought, step_prompt, completion, latency)
-            text, status = self._record(step, outcome, repeats, recorder)
+            proposal = yield from self.propose(episode, i, recorder)
+            if isinstance(proposal, str):
+                return proposal
+            outcome = yield from self._act(proposal.action, tools)
+            text, status = self._record(proposal.turn, outcome, repeats, recorder)
             if text is None:
                 return status or "ok"
-            prompt += (f"{label} {thought}\nAction {i}: {action_text}\nObservation {i}: {text}\n" if self.think
-                       else f"{label} {action_text}\nObservation {i}: {text}\n")
+            self.observe(episode, proposal, text)
             if status is not None:
                 return status
         return "max_steps"
+
+    def begin(self, question: str, tools: ToolRegistry) -> Episode:
+        """The episode before the first step (here: the first prompt)."""
+        return Episode(question, tools, prompt=self.prompt(question, tools))
+
+    def propose(self, episode: Episode, i: int, recorder: TraceRecorder) -> Generator[Effect, Any, Proposal | str]:
+        """Ask the model for step ``i`` and read its action; a status string when the model cannot be asked."""
+        label = f"Thought {i}:" if self.think else f"Action {i}:"
+        step_prompt = episode.prompt + label
+        reply = yield from self._ask(Generate(step_prompt, self._step_configs[i - 1]), step_prompt, recorder)
+        if isinstance(reply, str):
+            return reply
+        completion, latency = reply
+        thought, action_text = split_thought(completion.text) if self.think else ("", _first_line(completion.text))
+        if not action_text and self.think:
+            # The paper's recovery: keep the thought's first line and ask for the action alone.
+            recorder.add("generate", prompt=step_prompt, completion=completion.text, **_usage(completion),
+                         latency_s=latency, data={"step": i, "note": "no action in the completion; asking for it"})
+            thought = _first_line(thought)
+            step_prompt = f"{step_prompt} {thought}\nAction {i}:"
+            reply = yield from self._ask(Generate(step_prompt, self._action_config), step_prompt, recorder)
+            if isinstance(reply, str):
+                return reply
+            completion, latency = reply
+            action_text = _first_line(completion.text)
+        action_text = action_text or ""
+        try:
+            action: ParsedAction | ActionParseError = parse_action(action_text)
+        except ActionParseError as exc:
+            action = exc
+        return Proposal(Turn(i, thought, step_prompt, completion, latency), action, action_text)
+
+    def observe(self, episode: Episode, proposal: Proposal, observation: str) -> None:
+        """Hand the observation back: append the step to the prompt (never re-rendered, so a prefix cache works)."""
+        turn = proposal.turn
+        label = f"Thought {turn.number}:" if self.think else f"Action {turn.number}:"
+        episode.prompt += (f"{label} {turn.thought}\nAction {turn.number}: {proposal.action_text}\n"
+                           f"Observation {turn.number}: {observation}\n" if self.think
+                           else f"{label} {proposal.action_text}\nObservation {turn.number}: {observation}\n")
+
+    def _ask(self, call: ModelCall, shown: str, recorder: TraceRecorder
+             ) -> Generator[Effect, Any, tuple[Completion, float] | str]:
+        """One model call: the first completion and its latency, or ``"context_length"`` (recorded) on overflow."""
+        started = time.perf_counter()
+        reply = yield GenerateOrOverflow(call)
+        if isinstance(reply, ContextLengthError):
+            recorder.add("error", prompt=shown, observation=str(reply))
+            return "context_length"
+        return reply[0], time.perf_counter() - started
 
     def _record(self, step: Turn, outcome: ActionOutcome, repeats: dict[tuple[str, str, str], int],
                 recorder: TraceRecorder) -> tuple[str | None, str | None]:
@@ -201,6 +256,8 @@ class ReActRunner(Runner):
         ``(None, status)`` when the action was finish (status "ok" with the answer set, or "no_answer")."""
         action, observation = outcome
         data: dict[str, Any] = {"step": step.number, "thought": step.thought, "observation_kind": observation.kind}
+        if step.sent is not None:
+            data["sent"] = step.sent
         completion = step.completion
         if action is not None and action.name.lower() in FINISH_NAMES:
             answer = _answer_of(action)

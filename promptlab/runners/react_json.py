@@ -6,25 +6,23 @@ and receives ``Observation: ...`` as the next user message, until it calls ``fin
 Everything else (corrective observations, repeated actions, truncation, max steps, the
 CoT-SC fallback, per-run tools) is :class:`ReActRunner`'s.
 
-Each step renders the conversation with the model's own chat template: chat templates
-are not append-only in general, so the prompt cannot be grown by concatenation here.
+Each step sends the conversation with the :class:`~promptlab.runners.flow.Chat` effect: a
+local engine renders it with the model's own chat template, a server with its own, so the
+runner works on every backend.
 """
 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Generator
 from typing import Any
 
 from promptlab.backends.base import Backend
 from promptlab.chat import Message
 from promptlab.config import GenerationConfig
-from promptlab.errors import ContextLengthError
 from promptlab.prompts.templates import PromptTemplate
-from promptlab.runners._react_effects import GenerateOrOverflow
-from promptlab.runners.flow import Effect, Generate
-from promptlab.runners.react import FINISH, ReActRunner, Turn
+from promptlab.runners.flow import Chat, Effect, prompt_text
+from promptlab.runners.react import FINISH, Episode, Proposal, ReActRunner, Turn
 from promptlab.runners.react_parse import ActionParseError, ParsedAction, parse_tool_call
 from promptlab.tools import ToolRegistry
 from promptlab.tracing import TraceRecorder
@@ -61,35 +59,29 @@ class ChatReActRunner(ReActRunner):
 
     def prompt(self, question: str, tools: ToolRegistry | None = None) -> str:
         """The first step's prompt: :meth:`messages` in the model's chat template."""
-        return self.backend.format_chat(self.messages(question, tools))
+        return prompt_text(self.backend, tuple(self.messages(question, tools)))
 
     def hint(self, tools: ToolRegistry) -> str:
         names = ", ".join([*tools.names, FINISH])
         return f'Valid tools: {names}. Reply with one JSON object: {{"tool": NAME, "arguments": {{...}}}}.'
 
-    def _loop(self, question: str, tools: ToolRegistry, recorder: TraceRecorder) -> Generator[Effect, Any, str]:
-        messages = self.messages(question, tools)
-        repeats: dict[tuple[str, str, str], int] = {}
-        for i in range(1, self.max_steps + 1):
-            prompt = self.backend.format_chat(messages)
-            started = time.perf_counter()
-            reply = yield GenerateOrOverflow(Generate(prompt, self._chat_config))
-            if isinstance(reply, ContextLengthError):
-                recorder.add("error", prompt=prompt, observation=str(reply))
-                return "context_length"
-            completion = reply[0]
-            latency = time.perf_counter() - started
-            try:
-                action: ParsedAction | ActionParseError = parse_tool_call(completion.text)
-            except ActionParseError as exc:
-                action = exc
-            thought = action.thought if isinstance(action, ParsedAction) else ""
-            outcome = yield from self._act(action, tools)
-            text, status = self._record(Turn(i, thought, prompt, completion, latency), outcome, repeats, recorder)
-            if text is None:
-                return status or "ok"
-            messages += [Message(role="assistant", content=completion.text.strip()),
-                         Message(role="user", content=f"Observation: {text}")]
-            if status is not None:
-                return status
-        return "max_steps"
+    def begin(self, question: str, tools: ToolRegistry) -> Episode:
+        return Episode(question, tools, messages=self.messages(question, tools))
+
+    def propose(self, episode: Episode, i: int, recorder: TraceRecorder) -> Generator[Effect, Any, Proposal | str]:
+        conversation = tuple(episode.messages)
+        shown = prompt_text(self.backend, conversation)
+        reply = yield from self._ask(Chat(conversation, self._chat_config), shown, recorder)
+        if isinstance(reply, str):
+            return reply
+        completion, latency = reply
+        try:
+            action: ParsedAction | ActionParseError = parse_tool_call(completion.text)
+        except ActionParseError as exc:
+            action = exc
+        thought = action.thought if isinstance(action, ParsedAction) else ""
+        return Proposal(Turn(i, thought, shown, completion, latency), action)
+
+    def observe(self, episode: Episode, proposal: Proposal, observation: str) -> None:
+        episode.messages += [Message(role="assistant", content=proposal.turn.completion.text.strip()),
+                             Message(role="user", content=f"Observation: {observation}")]

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from promptlab.chat import render_chat_template
+from promptlab.backends.tool_calls import syntax_of_template
+from promptlab.chat import Message, ToolCall, render_chat_template, template_payload
 from promptlab.errors import TemplateError
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "reference" / "chat_templates"
@@ -140,3 +141,60 @@ def test_transformers_globals_and_generation_tag_are_supported(tokenizer: Any) -
     expected = _transformers(tokenizer, HUB_FEATURES, messages, True)
     assert isinstance(expected, str)
     assert render_chat_template(HUB_FEATURES, messages) == expected
+
+
+# ----------------------------------------------------------------------------- tools
+TOOLS = [
+    {"type": "function", "function": {
+        "name": "calculator", "description": "Evaluate an arithmetic expression.",
+        "parameters": {"type": "object", "properties": {"expression": {"type": "string"}},
+                       "required": ["expression"]}}},
+    {"type": "function", "function": {
+        "name": "search", "description": "Search the documents; returns the best passages.",
+        "parameters": {"type": "object", "properties": {"query": {"type": "string"}, "k": {"type": "integer"}},
+                       "required": ["query"]}}},
+]
+CALL = ToolCall(id="call_0", name="calculator", arguments={"expression": "6*7"}, arguments_json='{"expression": "6*7"}')
+TOOL_CONVERSATIONS: dict[str, list[Message]] = {
+    "user": [Message(role="user", content="What is 6 times 7?")],
+    "system_user": [Message(role="system", content="Be brief."), Message(role="user", content="What is 6 times 7?")],
+    "round_trip": [
+        Message(role="system", content="Be brief."),
+        Message(role="user", content="What is 6 times 7?"),
+        Message(role="assistant", content="", tool_calls=(CALL,)),
+        Message(role="tool", content="42", tool_call_id="call_0", name="calculator"),
+    ],
+}
+TOOL_TEMPLATES = [(name, template) for name, template in TEMPLATES if "qwen2.5" in name] + [
+    (f"tool_use/{p.stem}", p.read_text(encoding="utf-8")) for p in sorted((DATA / "tool_use").glob("*.jinja"))]
+
+
+def test_the_tool_template_set_is_complete() -> None:
+    names = {name for name, _ in TOOL_TEMPLATES}
+    assert {"official/qwen2.5-instruct", "tool_use/meta-llama-Llama-3.1-8B-Instruct",
+            "tool_use/NousResearch-Hermes-3-Llama-3.1-8B-tool_use"} <= names
+
+
+@pytest.mark.parametrize("conversation", list(TOOL_CONVERSATIONS))
+@pytest.mark.parametrize(("name", "template"), TOOL_TEMPLATES, ids=[name for name, _ in TOOL_TEMPLATES])
+def test_tools_render_like_transformers(tokenizer: Any, name: str, template: str, conversation: str) -> None:
+    messages = TOOL_CONVERSATIONS[conversation]
+    tokenizer.chat_template = template
+    expected = tokenizer.apply_chat_template([template_payload(m) for m in messages], tools=TOOLS, tokenize=False,
+                                             add_generation_prompt=True)
+    actual = render_chat_template(template, messages, bos_token=BOS, eos_token=EOS, tools=TOOLS)
+    assert "calculator" in expected and "Search the documents" in expected
+    assert actual == expected
+    if conversation == "round_trip":
+        assert "42" in actual and "6*7" in actual
+
+
+@pytest.mark.parametrize(("name", "syntax"), [
+    ("official/qwen2.5-instruct", "hermes"), ("tool_use/NousResearch-Hermes-3-Llama-3.1-8B-tool_use", "hermes"),
+    ("tool_use/meta-llama-Llama-3.1-8B-Instruct", "llama3"), ("tool_use/meta-llama-Llama-3.2-3B-Instruct", "llama3"),
+    ("official/llama-3-instruct", None), ("chujiezheng/chatml", None),
+])
+def test_the_tool_syntax_is_read_from_the_template(name: str, syntax: str | None) -> None:
+    template = dict(TEMPLATES + TOOL_TEMPLATES)[name]
+    found = syntax_of_template(template)
+    assert (found.name if found is not None else None) == syntax
