@@ -26,6 +26,11 @@ from jsonschema.exceptions import SchemaError, best_match
 from promptlab.chat import Message, ToolCall, ToolSchema
 from promptlab.errors import ConfigError
 
+__all__ = [
+    "JSON_TOOLS_PROMPT", "SYNTAXES", "TOOL_FORMATS", "ToolFormat", "ToolSyntax", "check_tool_format", "checked_call",
+    "schema_problem", "syntax_of_template", "template_family",
+]
+
 ToolFormat = Literal["auto", "hermes", "llama3", "json"]
 TOOL_FORMATS: tuple[str, ...] = ("auto", "hermes", "llama3", "json")
 

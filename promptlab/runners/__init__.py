@@ -14,10 +14,11 @@ from promptlab.runners.answers import (
 from promptlab.runners.code import extract_code
 from promptlab.runners.cot import ChainOfThoughtRunner
 from promptlab.runners.direct import DirectRunner
-from promptlab.runners.flow import Effect, Generate, Runner
+from promptlab.runners.flow import Chat, Effect, Generate, Runner
 from promptlab.runners.pal import PALRunner
 from promptlab.runners.react import ReActRunner
 from promptlab.runners.react_json import ChatReActRunner
+from promptlab.runners.react_native import ToolCallingReActRunner, chat_react_runner
 from promptlab.runners.react_parse import ActionParseError, ParsedAction, parse_action
 from promptlab.runners.result import RunResult
 from promptlab.runners.voting import Vote, majority_vote
@@ -25,6 +26,7 @@ from promptlab.runners.voting import Vote, majority_vote
 __all__ = [
     "ActionParseError",
     "ChainOfThoughtRunner",
+    "Chat",
     "ChatReActRunner",
     "DirectRunner",
     "Effect",
@@ -35,9 +37,11 @@ __all__ = [
     "ReActRunner",
     "RunResult",
     "Runner",
+    "ToolCallingReActRunner",
     "Vote",
     "answer_is",
     "answers_match",
+    "chat_react_runner",
     "conclude",
     "default_extractor",
     "extract_code",

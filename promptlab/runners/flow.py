@@ -23,7 +23,10 @@ from promptlab.errors import BackendError, ConfigError
 from promptlab.runners.result import RunResult
 from promptlab.tracing import TraceRecorder
 
-__all__ = ["Chat", "Effect", "Flow", "Generate", "Runner", "TraceSink", "adrive", "drive"]
+__all__ = [
+    "Chat", "Effect", "Flow", "Generate", "ModelCall", "Prompt", "Runner", "TraceSink", "adrive", "drive", "model_call",
+    "prompt_text",
+]
 
 TraceSink = str | Path | IO[str] | None
 

@@ -41,6 +41,8 @@ __all__ = [
     "PAPER_TOOLS",
     "REPEAT_NOTE",
     "ActionOutcome",
+    "Episode",
+    "Proposal",
     "ReActRunner",
     "ToolsSpec",
     "Turn",

@@ -27,6 +27,8 @@ from promptlab.runners.react_parse import ActionParseError, ParsedAction
 from promptlab.tools import ToolRegistry
 from promptlab.tracing import TraceRecorder
 
+__all__ = ["DEFAULT_NATIVE_CONFIG", "ToolCallingReActRunner", "chat_react_runner"]
+
 DEFAULT_NATIVE_CONFIG = GenerationConfig(max_new_tokens=256, temperature=0.0)
 
 
