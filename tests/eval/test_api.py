@@ -75,3 +75,17 @@ def test_the_results_hold_one_line_per_item(sums, tmp_path: Path) -> None:  # ty
     promptlab.evaluate(sums, backend=MockBackend(default=_doubler), out=tmp_path / "o")
     lines = (tmp_path / "o" / "results.jsonl").read_text().splitlines()
     assert sorted(json.loads(line)["id"] for line in lines) == sorted(item.id for item in sums.items)
+
+
+@pytest.mark.slow
+def test_evaluate_pal_on_the_embedded_model(llamacpp_backend, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The real thing: a shipped dataset, the PAL runner, the embedded GGUF model, the sandbox."""
+    summary = promptlab.evaluate("mawps-singleop", strategy="pal", backend=llamacpp_backend, out=tmp_path / "pal",
+                                 limit=2, options={"max_new_tokens": 160})
+    assert summary.count == 2 and summary.config.backend == "llamacpp"
+    assert summary.statuses["error"] == 0
+    steps = [json.loads(line) for line in (tmp_path / "pal" / "traces.jsonl").read_text().splitlines()
+             if '"event": "step"' in line]
+    assert [step["kind"] for step in steps].count("execute") >= 2, "each program the model wrote ran in the sandbox"
+    assert all(step["completion_tokens"] > 0 for step in steps if step["kind"] == "generate")
+    assert not llamacpp_backend.closed
