@@ -250,7 +250,8 @@ class LlamaCppBackend(Backend):
 
 
 def _sampling(config: GenerationConfig) -> dict[str, Any]:
-    """Every sampler knob, explicitly: llama.cpp's own defaults (min_p 0.05, top_k 40) differ from ours."""
+    """Every sampler knob, explicitly: llama.cpp's own defaults (min_p 0.05, top_k 40) differ from ours,
+    so ``min_p`` is the config's (0: off) and ``top_k=None`` turns top-k off."""
     return {
         "temp": config.temperature if config.sampling else 0.0,
         "top_k": config.top_k or 0,

@@ -74,7 +74,7 @@ class OpenAIBackend(Backend):
     ``base_url`` is the API root, e.g. ``http://127.0.0.1:8000/v1`` (``/v1`` is added
     when the URL has no path). ``model=None`` uses the first model the server lists.
     ``dialect`` names how the server spells knobs beyond the OpenAI core: ``"openai"``
-    (no top_k / repetition_penalty), ``"vllm"`` (also SGLang), ``"llama-cpp"``
+    (no top_k / repetition_penalty / min_p), ``"vllm"`` (also SGLang), ``"llama-cpp"``
     (llama-cpp-python's and llama.cpp's servers). ``use_chat=True`` sends
     :meth:`generate` prompts to ``/chat/completions`` as one user message, for
     chat-only servers. ``extra_body`` is merged into every request body.

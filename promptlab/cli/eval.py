@@ -73,7 +73,9 @@ def eval_command(
             except KeyboardInterrupt:
                 fail("interrupted; the finished items are saved, rerun the same command to resume", code=130)
     summary, outcome = run.summary, run.outcome
-    typer.echo(f"{summary.label}: accuracy {summary.accuracy:.1%} on {summary.count} items"
+    low, high = summary.interval
+    typer.echo(f"{summary.label}: accuracy {summary.accuracy:.1%} on {summary.count} items "
+               f"(95% CI {low:.1%} - {high:.1%}), {summary.mean_samples:.2f} samples per item"
                + (f", F1 {summary.mean_f1:.3f}" if summary.mean_f1 is not None else ""))
     typer.echo(f"results: {directory}; report: {run.report[0]} and {run.report[1]}")
     if outcome.aborted:

@@ -80,6 +80,10 @@ class ItemResult(BaseModel):
     completion_tokens: int = 0
     steps: int = 0
     agreement: float | None = None
+    samples: int = 1
+    """Samples drawn and voted over (self-consistency; adaptive runs may stop early)."""
+    detail: str | None = None
+    """The runner's explanation: why there is no answer, or how a tied vote was broken."""
     error: str | None = None
 
 

@@ -141,7 +141,7 @@ async def _run_item(task: str, runner: RunnerLike, example: DatasetItem) -> tupl
         run = await _call(runner, example.question)
         trace = run.trace.model_copy(update={"metadata": {**run.trace.metadata, "item_id": example.id}})
         result = _item(example, run.answer, run.status, time.perf_counter() - started, trace, task,
-                       agreement=run.agreement)
+                       agreement=run.agreement, samples=run.samples, detail=run.detail)
     except Exception as exc:
         if is_infrastructure_error(exc):
             raise
@@ -166,11 +166,12 @@ def _failed(example: DatasetItem, message: str, latency_s: float) -> ItemResult:
 
 
 def _item(example: DatasetItem, prediction: str | None, status: str, latency_s: float, trace: Trace, task: str,
-          *, agreement: float | None = None, error: str | None = None) -> ItemResult:
+          *, agreement: float | None = None, samples: int = 1, detail: str | None = None,
+          error: str | None = None) -> ItemResult:
     graded = score(task, prediction, example.answer)
     return ItemResult(
         id=example.id, question=example.question, reference=example.answer, prediction=prediction,
         status=status, correct=graded.correct, f1=graded.f1, latency_s=latency_s,
         prompt_tokens=trace.prompt_tokens, completion_tokens=trace.completion_tokens, steps=len(trace.steps),
-        agreement=agreement, error=error,
+        agreement=agreement, samples=samples, detail=detail, error=error,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import string
 from collections import Counter
@@ -88,3 +89,17 @@ def score(task: str, prediction: str | None, reference: str) -> Score:
     if task == "math":
         return Score(correct=numeric_match(prediction, reference))
     return Score(correct=exact_match(prediction, reference), f1=f1_score(prediction, reference))
+
+
+def wilson_interval(successes: int, total: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval of a proportion (95% for ``z=1.96``); (0, 0) without items.
+
+    Unlike the normal approximation it stays inside [0, 1] and is honest for small samples
+    and for accuracies near 0 or 1.
+    """
+    if total <= 0:
+        return 0.0, 0.0
+    share = successes / total
+    centre = (share + z * z / (2 * total)) / (1 + z * z / total)
+    half = z * math.sqrt(share * (1 - share) / total + z * z / (4 * total * total)) / (1 + z * z / total)
+    return max(0.0, centre - half), min(1.0, centre + half)

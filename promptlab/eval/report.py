@@ -7,6 +7,7 @@ histograms) and every failed item with its trace; nothing is loaded from the net
 from __future__ import annotations
 
 import html
+import json
 import statistics
 from collections import Counter
 from collections.abc import Sequence
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from promptlab.eval._svg import bar_chart, histogram
 from promptlab.eval.checkpoint import TRACES_FILE, EvalConfig, ItemResult, load_config, load_results
+from promptlab.eval.metrics import wilson_interval
 from promptlab.eval.trace_view import html_page, trace_html
 from promptlab.tracing import Trace, read_traces, valid_utf8
 
@@ -53,6 +55,16 @@ class EvalSummary:
     @property
     def accuracy(self) -> float:
         return sum(r.correct for r in self.results) / self.count if self.results else 0.0
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        """The 95% Wilson interval of the accuracy."""
+        return wilson_interval(sum(r.correct for r in self.results), self.count)
+
+    @property
+    def mean_samples(self) -> float:
+        """Samples drawn per item (self-consistency; adaptive runs stop early)."""
+        return statistics.fmean(r.samples for r in self.results) if self.results else 0.0
 
     @property
     def mean_f1(self) -> float | None:
@@ -101,16 +113,19 @@ def _percentile(values: Sequence[float], q: float) -> float:
 
 
 def _rows(summaries: Sequence[EvalSummary]) -> tuple[list[str], list[list[str]]]:
-    header = ["evaluation", "dataset", "strategy", "backend", "n", "items", "accuracy", "F1",
-              "latency p50 / p95 (s)", "tokens / item", "statuses"]
+    header = ["evaluation", "dataset", "strategy", "backend", "n", "options", "items", "accuracy", "95% CI", "F1",
+              "samples / item", "tokens / item", "s / item", "latency p50 / p95 (s)", "statuses"]
     rows = []
     for s in summaries:
         f1 = "-" if s.mean_f1 is None else f"{s.mean_f1:.3f}"
         tokens = f"{statistics.fmean(s.tokens):.0f}" if s.tokens else "-"
+        seconds = f"{statistics.fmean(s.latencies):.2f}" if s.latencies else "-"
+        low, high = s.interval
         statuses = ", ".join(f"{k} {v}" for k, v in s.statuses.most_common())
+        options = ", ".join(f"{key}={json.dumps(value)}" for key, value in s.config.options.items()) or "-"
         rows.append([s.directory.name, s.config.dataset, s.config.strategy, s.config.backend, str(s.config.n),
-                     str(s.count), f"{s.accuracy:.1%}", f1,
-                     f"{_percentile(s.latencies, 0.5):.2f} / {_percentile(s.latencies, 0.95):.2f}", tokens,
+                     options, str(s.count), f"{s.accuracy:.1%}", f"{low:.1%} - {high:.1%}", f1, f"{s.mean_samples:.2f}",
+                     tokens, seconds, f"{_percentile(s.latencies, 0.5):.2f} / {_percentile(s.latencies, 0.95):.2f}",
                      statuses or "-"])
     return header, rows
 
@@ -135,7 +150,7 @@ def render_markdown(summaries: Sequence[EvalSummary]) -> str:
             lines += ["| id | question | reference | prediction | status |", "|---|---|---|---|---|"]
             lines += [f"| {cell(r.id)} | {cell(_clip(r.question, 90))} | {cell(r.reference)} | "
                       f"{cell('' if r.prediction is None else _clip(r.prediction, 60))} | "
-                      f"{cell(r.status if r.error is None else f'{r.status}: {_clip(r.error, 60)}')} |"
+                      f"{cell(_why(r))} |"
                       for r in s.failures[:MAX_FAILURES_MD]]
     return "\n".join(lines) + "\n"
 
@@ -169,7 +184,7 @@ def _failures_html(summary: EvalSummary) -> str:
         parts.append(f"<p class=\"dim\">Showing the first {len(shown)}; results.jsonl has all.</p>")
     for r in shown:
         prediction = "(no answer)" if r.prediction is None else r.prediction
-        detail = f" · {r.error}" if r.error else ""
+        detail = f" · {r.error or r.detail}" if r.error or r.detail else ""
         trace = traces.get(r.id)
         parts.append(f"<details><summary><b>{esc(r.id)}</b> {esc(_clip(r.question, 100))} "
                      f"<span class=\"bad\">predicted {esc(_clip(prediction, 40))}</span>, "
@@ -187,6 +202,12 @@ def _traces_by_item(directory: Path) -> dict[str, Trace]:
     except (ValueError, KeyError, TypeError):  # a damaged trace file costs the report its traces, nothing more
         return {}
     return {str(t.metadata.get("item_id")): t for t in traces if "item_id" in t.metadata}
+
+
+def _why(result: ItemResult) -> str:
+    """The status, with the error or the runner's explanation when there is one."""
+    reason = result.error or result.detail
+    return result.status if reason is None else f"{result.status}: {_clip(reason, 60)}"
 
 
 def _clip(text: str, limit: int) -> str:

@@ -1,20 +1,109 @@
-"""Self-consistency plumbing shared by the runners: sampling n completions, recording them, voting."""
+"""Self-consistency plumbing shared by the runners: sampling rounds, recording samples, voting.
+
+A runner turns samples into :class:`Ballot` objects (an answer, or why there is none);
+:func:`self_consistency` draws them as its :class:`SamplingPlan` says (all at once, the
+greedy answer first, or in adaptive rounds that stop once the vote is settled) and
+:func:`conclude` votes.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Generator, Sequence
+from collections import Counter
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from promptlab.backends.base import Backend, Completion
 from promptlab.config import GenerationConfig
-from promptlab.runners.flow import Effect, Prompt, model_call
+from promptlab.errors import ConfigError
+from promptlab.runners.flow import Effect, Prompt, model_call, prompt_text
 from promptlab.runners.result import RunResult
 from promptlab.runners.voting import majority_vote
 from promptlab.tracing import TraceRecorder
 
-SELF_CONSISTENCY_TEMPERATURE = 0.7
-"""Used when ``n > 1`` samples are asked for with greedy decoding (Wang et al. sample at 0.5-0.7)."""
+SELF_CONSISTENCY_DEFAULTS: dict[str, Any] = {"temperature": 0.7}
+"""Knobs used when ``n > 1`` samples are asked for and the caller chose no sampling temperature."""
+
+
+@dataclass(frozen=True)
+class Ballot:
+    """One sample's vote: its normalised answer, or the status and reason why it has none."""
+
+    answer: str | None
+    status: str = "ok"
+    reason: str | None = None
+    source: str = ""
+    """The strategy that produced it (``"pal"``, ``"cot"``, ...), for mixed votes."""
+
+
+@dataclass(frozen=True)
+class Adaptive:
+    """Adaptive self-consistency: draw ``round_size`` samples at a time, stop once the vote is settled.
+
+    Settled means the leading answer cannot be overtaken by the samples left (``"decided"``),
+    or, with ``confidence``, that it holds at least that share of the samples drawn once
+    ``min_votes`` have been (``"confident"``).
+    """
+
+    round_size: int = 2
+    confidence: float | None = None
+    min_votes: int = 3
+
+    def __post_init__(self) -> None:
+        if self.round_size < 1:
+            raise ConfigError(f"adaptive round_size must be at least 1, got {self.round_size}")
+        if self.confidence is not None and not 0.5 <= self.confidence <= 1.0:
+            raise ConfigError(f"adaptive confidence must be between 0.5 and 1, got {self.confidence}")
+        if self.min_votes < 1:
+            raise ConfigError(f"adaptive min_votes must be at least 1, got {self.min_votes}")
+
+    def describe(self) -> str:
+        confidence = "" if self.confidence is None else f", confidence {self.confidence:g} after {self.min_votes}"
+        return f"rounds of {self.round_size}{confidence}"
+
+    def stop_reason(self, answers: Sequence[str | None], remaining: int) -> str | None:
+        """``"decided"``, ``"confident"``, or None to keep sampling."""
+        vote = majority_vote(answers)
+        if vote.answer is None:
+            return None
+        lead = vote.votes[vote.answer]
+        order = {answer: index for index, answer in reversed(list(enumerate(answers))) if answer is not None}
+        # Another answer wins with lead votes if seen before the leader (ties go to the first seen); a new one never is.
+        contenders = [count + remaining - (order[other] > order[vote.answer]) for other, count in vote.votes.items()
+                      if other != vote.answer] + [remaining - 1]
+        if max(contenders) < lead:
+            return "decided"
+        if self.confidence is not None and len(answers) >= self.min_votes and lead / len(answers) >= self.confidence:
+            return "confident"
+        return None
+
+
+@dataclass(frozen=True)
+class SamplingPlan:
+    """How many votes to collect and how: ``n`` at most, the greedy answer as the first, adaptive rounds."""
+
+    n: int = 1
+    greedy_vote: bool = False
+    adaptive: Adaptive | None = field(default=None)
+
+    @classmethod
+    def of(cls, n: int, greedy_vote: bool = False, adaptive: Adaptive | bool | dict[str, Any] | None = None
+           ) -> SamplingPlan:
+        """Build a plan from runner arguments (``adaptive=True`` takes the default :class:`Adaptive`)."""
+        if n < 1:
+            raise ConfigError(f"n must be at least 1, got {n}")
+        if isinstance(adaptive, dict):
+            try:
+                adaptive = Adaptive(**adaptive)
+            except TypeError as exc:
+                raise ConfigError(f"adaptive: {exc}") from None
+        chosen = Adaptive() if adaptive is True else adaptive or None
+        return cls(n=n, greedy_vote=greedy_vote and n > 1, adaptive=chosen if n > 1 else None)
+
+
+Draw = Callable[[int, int, bool], Generator[Effect, Any, list[Ballot]]]
+"""``draw(first, count, greedy)``: sample ``count`` ballots numbered from ``first`` (one greedy one if ``greedy``)."""
 
 
 def given(overrides: dict[str, Any]) -> dict[str, Any]:
@@ -23,12 +112,37 @@ def given(overrides: dict[str, Any]) -> dict[str, Any]:
 
 
 def sampling_config(base: GenerationConfig, n: int, overrides: dict[str, Any]) -> GenerationConfig:
-    """``base`` with the overrides and ``n``; n greedy samples would be identical, so ``n > 1`` samples
-    at :data:`SELF_CONSISTENCY_TEMPERATURE` unless a temperature was chosen."""
+    """``base`` with the overrides; ``n > 1`` samples would be identical if greedy, so then the
+    :data:`SELF_CONSISTENCY_DEFAULTS` apply unless a temperature was chosen."""
     overrides = given(overrides)
     if n > 1 and overrides.get("temperature") is None and not base.sampling and base.num_beams < n:
-        overrides = {**overrides, "temperature": SELF_CONSISTENCY_TEMPERATURE}
+        defaults = {key: value for key, value in SELF_CONSISTENCY_DEFAULTS.items() if overrides.get(key) is None}
+        overrides = {**overrides, **defaults}
     return base.with_overrides(n=n, **overrides)
+
+
+def round_config(config: GenerationConfig, first: int, count: int, greedy: bool) -> GenerationConfig:
+    """The config of one sampling round: ``count`` samples whose seeds continue from sample ``first``
+    (so rounds draw the samples one batched call would), or one greedy completion."""
+    if greedy:
+        return config.with_overrides(n=1, temperature=0.0, do_sample=None)
+    seed = None if config.seed is None else config.seed + first
+    return config.with_overrides(n=count, seed=seed)
+
+
+def self_consistency(draw: Draw, plan: SamplingPlan, recorder: TraceRecorder) -> Generator[Effect, Any, RunResult]:
+    """Collect ballots as ``plan`` says, then vote (:func:`conclude`)."""
+    ballots: list[Ballot] = []
+    if plan.greedy_vote:
+        ballots += yield from draw(0, 1, True)
+    stopped = None
+    while len(ballots) < plan.n and stopped is None:
+        left = plan.n - len(ballots)
+        ballots += yield from draw(len(ballots), min(plan.adaptive.round_size, left) if plan.adaptive else left,
+                                   False)
+        if plan.adaptive is not None:
+            stopped = plan.adaptive.stop_reason([b.answer for b in ballots], plan.n - len(ballots))
+    return conclude(recorder, ballots, stopped=stopped, budget=plan.n)
 
 
 def sample(backend: Backend, prompt: Prompt, config: GenerationConfig
@@ -47,32 +161,83 @@ def sample(backend: Backend, prompt: Prompt, config: GenerationConfig
     return completions, time.perf_counter() - started
 
 
+def draw_texts(backend: Backend, prompt: Prompt, config: GenerationConfig, recorder: TraceRecorder,
+               read: Callable[[str], Ballot], first: int, count: int, greedy: bool
+               ) -> Generator[Effect, Any, list[Ballot]]:
+    """One round of a runner whose answer is read off the text: sample, read each ballot, record."""
+    completions, elapsed = yield from sample(backend, prompt, round_config(config, first, count, greedy))
+    ballots = [read(c.text) for c in completions]
+    record_samples(recorder, prompt_text(backend, prompt), completions, elapsed,
+                   [ballot_data(b, greedy) for b in ballots], first=first)
+    return ballots
+
+
+def ballot_data(ballot: Ballot, greedy: bool = False) -> dict[str, Any]:
+    """What a sample's step records about its ballot: the answer, or the status and reason."""
+    data: dict[str, Any] = {"answer": ballot.answer}
+    if ballot.answer is None:
+        data.update(status=ballot.status, reason=ballot.reason)
+    if greedy:
+        data["greedy"] = True
+    return data
+
+
 def record_samples(recorder: TraceRecorder, prompt: str, completions: Sequence[Completion], elapsed: float,
-                   data: Sequence[dict[str, Any]], kind: str = "generate") -> None:
-    """One step per completion. The prompt, its tokens and the call's latency go on the first
-    step only, so that sums over the trace count a batched call once."""
+                   data: Sequence[dict[str, Any]], kind: str = "generate", first: int = 0) -> None:
+    """One step per completion, numbered from ``first``. The prompt, its tokens and the call's
+    latency go on the first step only, so that sums over the trace count a batched call once."""
     for index, (completion, extra) in enumerate(zip(completions, data, strict=True)):
-        first = index == 0
+        head = index == 0
         recorder.add(
-            kind, prompt=prompt if first else None, completion=completion.text,
-            prompt_tokens=completion.usage.prompt_tokens if first else 0,
-            cached_prompt_tokens=completion.usage.cached_prompt_tokens if first else 0,
-            completion_tokens=completion.usage.completion_tokens, latency_s=elapsed if first else 0.0,
-            data={"sample": index, "finish_reason": completion.finish_reason, **extra},
+            kind, prompt=prompt if head else None, completion=completion.text,
+            prompt_tokens=completion.usage.prompt_tokens if head else 0,
+            cached_prompt_tokens=completion.usage.cached_prompt_tokens if head else 0,
+            completion_tokens=completion.usage.completion_tokens, latency_s=elapsed if head else 0.0,
+            data={"sample": first + index, "finish_reason": completion.finish_reason, **extra},
         )
 
 
-def conclude(recorder: TraceRecorder, answers: Sequence[str | None], failures: Sequence[str]) -> RunResult:
-    """Vote over the samples' answers (None: the sample failed) and finish the trace.
+def conclude(recorder: TraceRecorder, ballots: Sequence[Ballot], *, stopped: str | None = None,
+             budget: int | None = None) -> RunResult:
+    """Vote over the ballots and finish the trace.
 
-    With one sample there is no vote step and no votes. Without any answer, the status
-    is the most common failure (ties: the first), e.g. ``"no_answer"`` or ``"sandbox_error"``.
+    With one ballot there is no vote step and no votes. Without any answer the status is
+    the most common failure (ties: the first), e.g. ``"no_answer"`` or ``"sandbox_error"``,
+    and ``detail`` says what every sample did; a tie for the most votes goes to the answer
+    sampled first, and ``detail`` says so.
     """
+    answers = [b.answer for b in ballots]
     vote = majority_vote(answers)
-    if len(answers) > 1:
-        recorder.add("vote", data={"votes": vote.votes, "agreement": vote.agreement, "answers": list(answers)})
-    status = "ok" if vote.answer is not None else majority_vote(list(failures)).answer or "no_answer"
+    detail: str | None
+    tied = [a for a, count in vote.votes.items() if vote.answer is not None and count == vote.votes[vote.answer]]
+    if vote.answer is None:
+        status = majority_vote([b.status for b in ballots]).answer or "no_answer"
+        detail = no_answer_detail(ballots)
+    else:
+        status = "ok"
+        detail = (f"tie between {', '.join(tied)} at {vote.votes[vote.answer]} vote(s) each: "
+                  f"{vote.answer} was sampled first" if len(tied) > 1 else None)
+    if len(ballots) > 1:
+        data: dict[str, Any] = {"votes": vote.votes, "agreement": vote.agreement, "answers": answers,
+                                "samples": len(ballots), "reasons": [b.reason for b in ballots]}
+        if len({b.source for b in ballots}) > 1:
+            data["sources"] = [b.source for b in ballots]
+        if len(tied) > 1:
+            data["tie"] = tied
+        if budget is not None and budget > len(ballots):
+            data["stopped"] = {"reason": stopped, "budget": budget}
+        recorder.add("vote", observation=detail, data=data)
     trace = recorder.finish(vote.answer, status)
-    if len(answers) > 1:
-        return RunResult(answer=vote.answer, status=status, trace=trace, votes=vote.votes, agreement=vote.agreement)
-    return RunResult(answer=vote.answer, status=status, trace=trace)
+    if len(ballots) > 1:
+        return RunResult(answer=vote.answer, status=status, trace=trace, votes=vote.votes, agreement=vote.agreement,
+                         samples=len(ballots), detail=detail)
+    return RunResult(answer=vote.answer, status=status, trace=trace, samples=len(ballots), detail=detail)
+
+
+def no_answer_detail(ballots: Sequence[Ballot]) -> str:
+    """Why no ballot has an answer: the one reason, or the count per status."""
+    if len(ballots) == 1:
+        return ballots[0].reason or ballots[0].status
+    counts = Counter(b.status for b in ballots)
+    summary = ", ".join(f"{count} {status}" for status, count in counts.most_common())
+    return f"none of the {len(ballots)} samples gave an answer ({summary}); each sample's reason is in the trace"

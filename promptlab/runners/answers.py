@@ -52,7 +52,7 @@ _NUMERIC = re.compile(
 _NUMBER_IN_TEXT = re.compile(
     rf"(?<![\w.)])(?:[{_MINUS}]\s?)?[{_CURRENCY}]?(?:\d+\s*/\s*\d+(?!\.\d)|{_DIGITS})(?!\w)"
 )
-_ANSWER_IS = re.compile(r"(?i)\b(?:the\s++)?(?:final\s++)?answer\s++is\s*+:?\s*+(.+)")
+_ANSWER_IS = re.compile(r"(?i)\b(?:the\s++)?(?:final\s++)?answer\s++is\s*+:?\s*+")
 _SENTENCE_END = re.compile(r"\.(?:\s|$)|\n")
 _BOXED = re.compile(r"\\boxed\{([^{}]*)\}")
 _DECORATION = " \t\n*_`\"'"
@@ -114,15 +114,16 @@ def normalize_answer(text: str) -> str:
 
 
 def answer_is(text: str) -> str | None:
-    """The span after the first "The answer is" (the CoT exemplars' convention).
+    """The span after the last "The answer is" (the CoT exemplars' convention): a rationale that
+    states several answers corrects itself, so its last statement counts.
 
     When that span starts with a number, only the number is kept
     ("The answer is 18 because..." gives "18").
     """
-    match = _ANSWER_IS.search(text)
-    if match is None:
+    heads = [m for m in _ANSWER_IS.finditer(text) if m.end() < len(text)]
+    if not heads:
         return None
-    span = _SENTENCE_END.split(match[1], maxsplit=1)[0].strip()
+    span = _SENTENCE_END.split(text[heads[-1].end():], maxsplit=1)[0].strip()
     span = boxed(span) or span
     if parse_number(span) is None and (lead := _NUMBER_IN_TEXT.match(span)):
         return lead[0]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Generator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from promptlab.backends.base import Backend
@@ -20,7 +21,16 @@ from promptlab.errors import ConfigError
 from promptlab.prompts.library import TemplateLibrary
 from promptlab.prompts.templates import PromptTemplate
 from promptlab.runners._prompting import Examples, as_selector, render, resolve_template, with_stops
-from promptlab.runners._sampling import conclude, record_samples, sample, sampling_config
+from promptlab.runners._sampling import (
+    Adaptive,
+    Ballot,
+    SamplingPlan,
+    record_samples,
+    round_config,
+    sample,
+    sampling_config,
+    self_consistency,
+)
 from promptlab.runners.answers import format_number, normalize_answer
 from promptlab.runners.code import extract_code
 from promptlab.runners.flow import Effect, Flow, Prompt, Runner, prompt_text
@@ -84,8 +94,10 @@ def attempt_of(code: str, result: SandboxResult) -> Attempt:
 class PALRunner(Runner):
     """The model writes a Python ``solution()`` for the question; its return value is the answer.
 
-    ``n > 1`` samples ``n`` programs (temperature 0.7 unless set), runs each, and votes over
-    the executed answers (failed programs do not vote). ``max_retries`` > 0 shows the model
+    ``n > 1`` samples ``n`` programs (the self-consistency defaults unless a temperature is
+    set), runs each, and votes over the executed answers (failed programs do not vote);
+    ``greedy_vote`` and ``adaptive`` work as in :class:`~promptlab.runners.cot.ChainOfThoughtRunner`.
+    ``max_retries`` > 0 shows the model
     its failed program with the sandbox's error and asks again, per sample.
     ``timeout`` / ``memory_mb`` bound each sandbox run (None: the sandbox's defaults); pass your
     own ``sandbox`` to run programs in its worker rather than the shared default one.
@@ -94,7 +106,8 @@ class PALRunner(Runner):
     strategy = "pal"
 
     def __init__(self, backend: Backend, *, template: PromptTemplate | str = "pal_gsm", examples: Examples = None,
-                 config: GenerationConfig | None = None, n: int = 1, max_retries: int = 0, call: str = "solution",
+                 config: GenerationConfig | None = None, n: int = 1, greedy_vote: bool = False,
+                 adaptive: Adaptive | bool | dict[str, Any] | None = None, max_retries: int = 0, call: str = "solution",
                  timeout: float | None = None, memory_mb: int | None = None, sandbox: Sandbox | None = None,
                  library: TemplateLibrary | None = None, **overrides: Any) -> None:
         super().__init__(backend)
@@ -106,6 +119,7 @@ class PALRunner(Runner):
         self.examples = as_selector(examples)
         self.config = sampling_config(with_stops(config or GenerationConfig(max_new_tokens=512), self.template),
                                       n, overrides)
+        self.plan = SamplingPlan.of(n, greedy_vote, adaptive)
         self.max_retries = max_retries
         self.call = call
         self.timeout = timeout
@@ -117,15 +131,23 @@ class PALRunner(Runner):
         return prompt_text(self.backend, render(self.template, self.examples, question))
 
     def flow(self, question: str, recorder: TraceRecorder) -> Flow:
-        prompt = render(self.template, self.examples, question)
-        completions, elapsed = yield from sample(self.backend, prompt, self.config)
-        record_samples(recorder, prompt_text(self.backend, prompt), completions, elapsed, [{} for _ in completions])
-        attempts = []
-        for index, completion in enumerate(completions):
-            attempts.append((yield from self._solve(prompt, completion.text, index, recorder)))
-        return conclude(recorder, [a.answer for a in attempts], [a.status for a in attempts])
+        draw = partial(self.draw, render(self.template, self.examples, question), recorder)
+        return (yield from self_consistency(draw, self.plan, recorder))
 
-    def _solve(self, prompt: Prompt, text: str, index: int, recorder: TraceRecorder
+    def draw(self, prompt: Prompt, recorder: TraceRecorder, first: int, count: int, greedy: bool
+             ) -> Generator[Effect, Any, list[Ballot]]:
+        """Sample ``count`` programs (numbered from ``first``; one greedy if ``greedy``), run each, return the votes."""
+        config = round_config(self.config, first, count, greedy)
+        completions, elapsed = yield from sample(self.backend, prompt, config)
+        record_samples(recorder, prompt_text(self.backend, prompt), completions, elapsed,
+                       [{"greedy": True} if greedy else {}] * len(completions), first=first)
+        ballots = []
+        for index, completion in enumerate(completions, start=first):
+            attempt = yield from self._solve(prompt, completion.text, index, recorder, config.with_overrides(n=1))
+            ballots.append(Ballot(attempt.answer, attempt.status, attempt.error, self.strategy))
+        return ballots
+
+    def _solve(self, prompt: Prompt, text: str, index: int, recorder: TraceRecorder, config: GenerationConfig
                ) -> Generator[Effect, Any, Attempt]:
         retry = 0
         while True:
@@ -134,7 +156,7 @@ class PALRunner(Runner):
                 return attempt
             retry += 1
             retry_prompt = self.retry_prompt(prompt, attempt.code or text, attempt.error or attempt.status)
-            completions, elapsed = yield from sample(self.backend, retry_prompt, self.config.with_overrides(n=1))
+            completions, elapsed = yield from sample(self.backend, retry_prompt, config)
             record_samples(recorder, prompt_text(self.backend, retry_prompt), completions, elapsed,
                            [{"retry_of": index, "retry": retry}], kind="retry")
             text = completions[0].text

@@ -22,6 +22,10 @@ class RunResult(BaseModel):
     """Self-consistency: normalised answer -> number of samples that gave it."""
     agreement: float | None = None
     """Share of the samples that agree with the chosen answer."""
+    samples: int = 1
+    """Samples drawn and voted over (adaptive self-consistency may stop before ``n``)."""
+    detail: str | None = None
+    """Why there is no answer (what the samples did), or how a tied vote was broken."""
 
     @property
     def ok(self) -> bool:

@@ -109,6 +109,12 @@ def test_top_k_1_and_tiny_top_p_sample_the_greedy_token(tiny: HFBackend) -> None
     assert tiny.complete(PROMPT, max_new_tokens=10, temperature=1.5, top_p=1e-6, seed=1).text == greedy
 
 
+def test_min_p_1_samples_the_greedy_token(tiny: HFBackend) -> None:
+    greedy = tiny.complete(PROMPT, max_new_tokens=10).text
+    assert tiny.complete(PROMPT, max_new_tokens=10, temperature=5.0, seed=1).text != greedy
+    assert tiny.complete(PROMPT, max_new_tokens=10, temperature=5.0, min_p=1.0, seed=1).text == greedy
+
+
 # -------------------------------------------------------------------- n samples
 def test_n_samples_are_seeded_and_distinct(tiny: HFBackend) -> None:
     config = {"max_new_tokens": 12, "temperature": 1.5, "n": 6}

@@ -87,6 +87,16 @@ def test_text_matches_the_raw_library_call(llamacpp_backend: LlamaCppBackend, kn
 
 
 @pytest.mark.slow
+def test_min_p_is_honoured(llamacpp_backend: LlamaCppBackend) -> None:
+    # min_p=1 keeps only the most likely token: a very hot sample is then the greedy text.
+    greedy = llamacpp_backend.complete(PROMPT, max_new_tokens=16).text
+    hot = llamacpp_backend.generate(PROMPT, n=2, temperature=5.0, seed=3, max_new_tokens=16)
+    assert all(sample.text != greedy for sample in hot)
+    filtered = llamacpp_backend.generate(PROMPT, n=2, temperature=5.0, seed=3, max_new_tokens=16, min_p=1.0)
+    assert [sample.text for sample in filtered] == [greedy, greedy]
+
+
+@pytest.mark.slow
 def test_a_growing_prompt_reuses_the_cached_prefix(llamacpp_backend: LlamaCppBackend) -> None:
     first = llamacpp_backend.complete(PROMPT, max_new_tokens=8)
     grown = PROMPT + first.text + "\nQuestion: And of Italy?\nAnswer:"

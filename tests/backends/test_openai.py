@@ -47,8 +47,9 @@ def test_every_knob_is_sent_explicitly_in_the_llama_cpp_dialect() -> None:
 def test_vllm_dialect_names_knobs_its_way_and_extra_body_is_merged() -> None:
     server = FakeServer(httpx.Response(200, json=completion("x")))
     llm = backend(server, dialect="vllm", model="big", extra_body={"ignore_eos": True})
-    llm.complete("hi", top_k=5, repetition_penalty=1.1, temperature=0.7, seed=3)
+    llm.complete("hi", top_k=5, repetition_penalty=1.1, temperature=0.7, seed=3, min_p=0.1)
     body = server.bodies[0]
+    assert body["min_p"] == 0.1
     assert body["top_k"] == 5 and body["repetition_penalty"] == 1.1 and body["seed"] == 3
     assert body["model"] == "big" and body["ignore_eos"] is True
     assert "/v1/models" not in server.paths  # an explicit model needs no discovery
@@ -60,6 +61,14 @@ def test_openai_dialect_rejects_knobs_it_has_no_parameter_for() -> None:
         llm.generate("hi", top_k=5)
     with pytest.raises(UnsupportedKnobError, match="num_beams"):
         llm.generate("hi", num_beams=2)
+    with pytest.raises(UnsupportedKnobError, match=r"min_p.*dialect"):
+        llm.generate("hi", min_p=0.1, temperature=0.7)
+
+
+def test_min_p_reaches_the_llama_cpp_server() -> None:
+    server = FakeServer(httpx.Response(200, json=completion("x")))
+    backend(server, dialect="llama-cpp").complete("hi", temperature=0.7, min_p=0.05)
+    assert server.bodies[0]["min_p"] == 0.05
 
 
 def test_429_then_success_is_retried() -> None:

@@ -47,3 +47,12 @@ def test_token_counts_agree(llamacpp_backend: LlamaCppBackend, openai_backend: O
 def test_a_prompt_beyond_the_server_context_raises(openai_backend: OpenAIBackend) -> None:
     with pytest.raises(ContextLengthError, match="context"):
         openai_backend.complete("word " * 2100, max_new_tokens=4)
+
+
+def test_min_p_is_honoured_by_the_server_too(llamacpp_backend: LlamaCppBackend, openai_backend: OpenAIBackend) -> None:
+    # min_p=1 keeps only the most likely token, so even a very hot sample is the greedy text.
+    prompt = PROMPTS[0]
+    greedy = llamacpp_backend.complete(prompt, max_new_tokens=16).text
+    hot = {"temperature": 5.0, "seed": 3, "max_new_tokens": 16}
+    assert openai_backend.complete(prompt, min_p=1.0, **hot).text == greedy  # type: ignore[arg-type]
+    assert openai_backend.complete(prompt, **hot).text != greedy  # type: ignore[arg-type]

@@ -72,10 +72,12 @@ def test_default_extractor(completion: str, span: str) -> None:
     assert default_extractor(completion) == span
 
 
-def test_answer_is_takes_the_first_and_last_number_the_last() -> None:
-    text = "The answer is 4. Q: another. The answer is 9."
-    assert answer_is(text) == "4"
+def test_answer_is_and_last_number_both_take_the_last() -> None:
+    text = "The answer is 4. Q: another. The answer is 9 apples."
+    assert answer_is(text) == "9 apples"
     assert last_number(text) == "9"
+    assert answer_is("The answer is 5.\nWait: 2 + 4 = 6, so the answer is:\n6") == "6"
+    assert answer_is("The answer is 3. Then the answer is") == "3"  # a statement cut off does not count
     assert default_extractor("no answer here") is None
     assert last_number("from 2-3 apples") == "3"  # a hyphen between numbers is no sign
 

@@ -1,0 +1,118 @@
+"""Self-consistency plans: the greedy vote, adaptive rounds, stopping rules, ties and failed votes."""
+
+from __future__ import annotations
+
+import pytest
+from promptlab.runners.sampling import Adaptive, SamplingPlan
+
+from promptlab.backends.mock import MockBackend
+from promptlab.config import GenerationConfig
+from promptlab.errors import ConfigError
+from promptlab.runners import ChainOfThoughtRunner, DirectRunner, PALRunner
+
+
+class ConfigLog(MockBackend):
+    """A mock that also keeps the config of every call."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.configs: list[GenerationConfig] = []
+
+    def _generate(self, prompt: str, config: GenerationConfig):  # type: ignore[no-untyped-def]
+        self.configs.append(config)
+        return super()._generate(prompt, config)
+
+
+def says(*answers: str) -> list[str]:
+    return [f"The answer is {a}." if a else "I do not know." for a in answers]
+
+
+@pytest.mark.parametrize(("answers", "remaining", "expected"), [
+    (["4", "4"], 2, "decided"),            # two more "5"s would tie, and ties go to the first seen
+    (["4", "5"], 1, None),                 # one more "5" wins
+    (["5", "4", "4"], 1, None),            # one more "5" ties, and "5" was seen first
+    (["4", "4", "5"], 1, "decided"),
+    (["4", "5"], 0, "decided"),
+    ([None, None], 4, None),
+    (["4", None, "4", "4"], 3, "decided"),  # a new answer would tie at 3 at best, and it was seen later
+    (["4", None, "4", "4"], 4, None),
+])
+def test_the_leader_is_decided_only_when_it_cannot_be_overtaken(
+        answers: list[str | None], remaining: int, expected: str | None) -> None:
+    assert Adaptive().stop_reason(answers, remaining) == expected
+
+
+def test_confidence_stops_once_the_leader_holds_its_share() -> None:
+    rule = Adaptive(confidence=0.6, min_votes=3)
+    assert rule.stop_reason(["4", "4"], 6) is None  # fewer than min_votes
+    assert rule.stop_reason(["4", "4", "5"], 5) == "confident"
+    assert rule.stop_reason(["4", "5", "6"], 5) is None
+
+
+def test_adaptive_rounds_stop_early_and_say_why() -> None:
+    backend = ConfigLog(says("4", "4", "4", "4", "9", "9", "9", "9"))
+    result = ChainOfThoughtRunner(backend, n=8, adaptive=True, seed=10).run("q")
+    assert (result.answer, result.samples) == ("4", 4)
+    assert [c.n for c in backend.configs] == [2, 2]
+    assert [c.seed for c in backend.configs] == [10, 12]  # the seeds one batched call would use
+    vote = result.trace.steps[-1]
+    assert vote.data["stopped"] == {"reason": "decided", "budget": 8}
+    assert [s.data["sample"] for s in result.trace.steps if s.kind == "generate"] == [0, 1, 2, 3]
+
+
+def test_adaptive_rounds_run_to_the_budget_when_the_vote_stays_open() -> None:
+    result = ChainOfThoughtRunner(MockBackend(says("1", "2", "3", "4")), n=4, adaptive={"round_size": 1}).run("q")
+    assert result.samples == 4 and result.answer == "1"
+    assert "stopped" not in result.trace.steps[-1].data
+
+
+def test_greedy_vote_is_the_first_sample() -> None:
+    backend = ConfigLog(says("7", "8", "7"))
+    result = ChainOfThoughtRunner(backend, n=3, greedy_vote=True, seed=0).run("q")
+    first, rest = backend.configs
+    assert (first.n, first.sampling) == (1, False)
+    assert (rest.n, rest.sampling, rest.seed) == (2, True, 1)
+    assert result.answer == "7" and result.samples == 3
+    assert result.trace.steps[0].data["greedy"] is True
+
+
+def test_a_tie_is_broken_by_the_first_sample_and_reported() -> None:
+    result = ChainOfThoughtRunner(MockBackend(says("5", "6", "6", "5")), n=4).run("q")
+    assert result.answer == "5"
+    assert result.detail is not None and "tie between 5, 6" in result.detail and "sampled first" in result.detail
+    assert result.trace.steps[-1].data["tie"] == ["5", "6"]
+
+
+def test_a_vote_without_answers_says_why_and_keeps_each_reason() -> None:
+    backend = MockBackend(["def solution():\n    return 1 / 0", "no code here", "def solution():\n    return x"])
+    result = PALRunner(backend, n=3).run("q")
+    assert (result.answer, result.status) == (None, "sandbox_error")
+    assert result.detail is not None and "none of the 3 samples" in result.detail
+    assert "2 sandbox_error, 1 no_code" in result.detail
+    reasons = result.trace.steps[-1].data["reasons"]
+    assert "ZeroDivisionError" in reasons[0] and "no Python code" in reasons[1] and "NameError" in reasons[2]
+
+
+def test_cot_samples_without_a_number_record_the_reason() -> None:
+    result = ChainOfThoughtRunner(MockBackend(says("", "")), n=2).run("q")
+    assert (result.answer, result.status) == (None, "no_answer")
+    assert result.detail is not None and "2 no_answer" in result.detail
+    step = result.trace.steps[0]
+    assert step.data["status"] == "no_answer" and "states no number" in step.data["reason"]
+
+
+def test_one_sample_reports_its_own_reason() -> None:
+    result = DirectRunner(MockBackend(["  "])).run("q")
+    assert (result.status, result.detail, result.samples) == ("no_answer", "the completion is empty", 1)
+
+
+@pytest.mark.parametrize(("adaptive", "message"), [
+    ({"round": 2}, "unexpected keyword"), ({"round_size": 0}, "round_size"), ({"confidence": 0.2}, "confidence"),
+])
+def test_bad_adaptive_settings_are_config_errors(adaptive: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        SamplingPlan.of(8, adaptive=adaptive)
+
+
+def test_one_sample_needs_no_plan() -> None:
+    assert SamplingPlan.of(1, greedy_vote=True, adaptive=True) == SamplingPlan(1)
