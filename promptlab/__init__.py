@@ -55,9 +55,11 @@ from promptlab.prompts.fewshot import (
 )
 from promptlab.runners import (
     ActionParseError,
+    Adaptive,
     ChainOfThoughtRunner,
     ChatReActRunner,
     DirectRunner,
+    HybridRunner,
     PALRunner,
     ReActRunner,
     Runner,
@@ -113,6 +115,7 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "ActionParseError",
+    "Adaptive",
     "BM25Selector",
     "Backend",
     "BackendError",
@@ -133,6 +136,7 @@ __all__ = [
     "FixedSelector",
     "GenerationConfig",
     "HFBackend",
+    "HybridRunner",
     "LlamaCppBackend",
     "LocalWikipedia",
     "MMRSelector",

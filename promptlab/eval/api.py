@@ -112,7 +112,7 @@ def run_eval(
         else:
             spec, engine = backend_spec or backend.name, backend
         try:  # before the checkpoint: a bad option must not leave an eval.json behind
-            runner = build_runner(strategy, engine, n=n, **runner_options)
+            runner = build_runner(strategy, engine, n=n, task=data.task, **runner_options)
         except TypeError as exc:  # an option the runner does not take
             raise ConfigError(f"runner option: {exc}") from None
         config = EvalConfig(dataset=data.name, dataset_path=_location(data.path), fingerprint=data.fingerprint,

@@ -1,4 +1,4 @@
-"""Strategy names (``direct``, ``cot``, ``pal``, ``react``) to runners, for the evaluation CLI."""
+"""Strategy names (``direct``, ``cot``, ``pal``, ``hybrid``, ``react``) to runners, for the evaluation CLI."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Any
 from promptlab.backends.base import Backend
 from promptlab.errors import ConfigError
 from promptlab.eval.harness import RunnerLike
-from promptlab.runners import ChainOfThoughtRunner, DirectRunner, PALRunner, ReActRunner
+from promptlab.runners import ChainOfThoughtRunner, DirectRunner, HybridRunner, PALRunner, ReActRunner
+from promptlab.tools import Calculator
 
 __all__ = ["STRATEGIES", "build_runner"]
 
@@ -15,13 +16,18 @@ STRATEGIES = {
     "direct": "answer straight away (baseline)",
     "cot": "chain-of-thought with few-shot exemplars; n > 1 votes (self-consistency)",
     "pal": "the model writes a Python program, the sandbox runs it; n > 1 votes over results",
-    "react": "Thought/Action/Observation loop with tools (default: Wikipedia)",
+    "hybrid": "one vote over sampled PAL programs and CoT rationales (n votes in all)",
+    "react": "Thought/Action/Observation loop with tools (math: a calculator; qa: Wikipedia)",
 }
+MATH_REACT = {"template": "react_math", "max_steps": 5}
+"""ReAct's defaults on math datasets (with a calculator as the tool)."""
 
 
-def build_runner(strategy: str, backend: Backend, *, n: int = 1, **options: Any) -> RunnerLike:
+def build_runner(strategy: str, backend: Backend, *, n: int = 1, task: str | None = None,
+                 **options: Any) -> RunnerLike:
     """The runner for ``strategy`` on ``backend``; ``options`` go to its constructor
-    (e.g. ``max_new_tokens=``, ``temperature=``, ``max_steps=`` for ReAct)."""
+    (e.g. ``max_new_tokens=``, ``temperature=``, ``adaptive=``, ``max_steps=`` for ReAct).
+    ``task="math"`` gives ReAct a calculator and the ``react_math`` prompt."""
     name = strategy.strip().lower()
     if name == "direct":
         return DirectRunner(backend, n=n, **options)
@@ -29,8 +35,12 @@ def build_runner(strategy: str, backend: Backend, *, n: int = 1, **options: Any)
         return ChainOfThoughtRunner(backend, n=n, **options)
     if name == "pal":
         return PALRunner(backend, n=n, **options)
+    if name == "hybrid":
+        return HybridRunner(backend, n=n, **options)
     if name == "react":
         if n != 1:
-            raise ConfigError("--n applies to direct, cot and pal; react runs one trajectory per question")
+            raise ConfigError("--n applies to direct, cot, pal and hybrid; react runs one trajectory per question")
+        if task == "math":
+            return ReActRunner(backend, tools=lambda: [Calculator()], **{**MATH_REACT, **options})
         return ReActRunner(backend, **options)
     raise ConfigError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")

@@ -1,6 +1,14 @@
 """Runners: prompting strategies that turn a question into an answer with a trace."""
 
-from promptlab.runners._sampling import conclude, record_samples, sample
+from promptlab.runners._sampling import (
+    Adaptive,
+    Ballot,
+    SamplingPlan,
+    conclude,
+    record_samples,
+    sample,
+    self_consistency,
+)
 from promptlab.runners.answers import (
     Extractor,
     answer_is,
@@ -15,6 +23,7 @@ from promptlab.runners.code import extract_code
 from promptlab.runners.cot import ChainOfThoughtRunner
 from promptlab.runners.direct import DirectRunner
 from promptlab.runners.flow import Chat, Effect, Generate, Runner
+from promptlab.runners.hybrid import HybridRunner
 from promptlab.runners.pal import PALRunner
 from promptlab.runners.react import ReActRunner
 from promptlab.runners.react_json import ChatReActRunner
@@ -25,6 +34,8 @@ from promptlab.runners.voting import Vote, majority_vote
 
 __all__ = [
     "ActionParseError",
+    "Adaptive",
+    "Ballot",
     "ChainOfThoughtRunner",
     "Chat",
     "ChatReActRunner",
@@ -32,11 +43,13 @@ __all__ = [
     "Effect",
     "Extractor",
     "Generate",
+    "HybridRunner",
     "PALRunner",
     "ParsedAction",
     "ReActRunner",
     "RunResult",
     "Runner",
+    "SamplingPlan",
     "ToolCallingReActRunner",
     "Vote",
     "answer_is",
@@ -53,4 +66,5 @@ __all__ = [
     "record_samples",
     "regex_extractor",
     "sample",
+    "self_consistency",
 ]

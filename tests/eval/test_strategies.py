@@ -24,3 +24,19 @@ def test_unknown_strategy_and_react_samples() -> None:
         build_runner("tot", MockBackend())
     with pytest.raises(ConfigError, match="react runs one trajectory"):
         build_runner("react", MockBackend(), n=3)
+
+
+def test_react_on_math_uses_the_calculator_and_the_math_prompt() -> None:
+    backend = MockBackend([" 48 cookies in 6 boxes is 48 / 6.\nAction 1: Calculator[48 / 6]",
+                           " Each box has 8.\nAction 2: Finish[8]"])
+    runner = build_runner("react", backend, task="math")
+    result = runner.run("48 cookies go equally into 6 boxes. How many are in each box?")
+    assert (result.answer, result.status) == ("8", "ok")
+    assert result.trace.steps[0].observation == "8"
+    assert "Calculator[expression]" in backend.prompts[0] and "Action 1: Calculator[21 - 15]" in backend.prompts[0]
+
+
+def test_adaptive_and_greedy_vote_are_runner_options() -> None:
+    runner = build_runner("pal", MockBackend(), n=8, adaptive={"round_size": 3}, greedy_vote=True)
+    assert runner.plan.adaptive is not None and runner.plan.adaptive.round_size == 3  # type: ignore[attr-defined]
+    assert runner.plan.greedy_vote  # type: ignore[attr-defined]

@@ -1,0 +1,78 @@
+"""HybridRunner: one self-consistency vote over executed PAL programs and chain-of-thought answers.
+
+PAL and CoT fail differently (a program that does not run, a rationale whose arithmetic
+slips), so their answers agree mostly when both are right; mixing them needs fewer samples
+than either alone (arXiv 2604.17433).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator
+from typing import Any
+
+from promptlab.backends.base import Backend
+from promptlab.errors import ConfigError
+from promptlab.runners.cot import ChainOfThoughtRunner
+from promptlab.runners.flow import Effect, Flow, Runner
+from promptlab.runners.pal import PALRunner
+from promptlab.runners.sampling import Adaptive, Ballot, SamplingPlan, self_consistency
+from promptlab.tracing import TraceRecorder
+
+
+class HybridRunner(Runner):
+    """Sample PAL programs and CoT rationales for the question and vote over all their answers.
+
+    ``n`` votes in all; ``pal_share`` of them come from PAL (sample 0 is PAL, and the
+    two alternate at the default 0.5). ``greedy_vote=True`` starts with the greedy PAL
+    program and the greedy rationale; ``adaptive`` stops once the vote is settled, as in
+    :class:`~promptlab.runners.cot.ChainOfThoughtRunner`. ``pal`` and ``cot`` are keyword
+    arguments for the two runners (``max_retries=``, ``examples=``, ...); other keyword
+    arguments override decoding knobs of both.
+    """
+
+    strategy = "hybrid"
+
+    def __init__(self, backend: Backend, *, n: int = 4, pal_share: float = 0.5, greedy_vote: bool = False,
+                 adaptive: Adaptive | bool | dict[str, Any] | None = None, pal: dict[str, Any] | None = None,
+                 cot: dict[str, Any] | None = None, **overrides: Any) -> None:
+        super().__init__(backend)
+        if not 0.0 < pal_share <= 1.0:
+            raise ConfigError(f"pal_share must be in (0, 1], got {pal_share}")
+        self.pal = PALRunner(backend, n=n, **{**overrides, **(pal or {})})
+        self.cot = ChainOfThoughtRunner(backend, n=n, **{**overrides, **(cot or {})})
+        self.pal_share = pal_share
+        self.plan = SamplingPlan.of(n, greedy_vote, adaptive)
+
+    def uses_pal(self, index: int) -> bool:
+        """Whether vote ``index`` is a PAL program (else a rationale): ``pal_share`` of every run of votes."""
+        return math.ceil((index + 1) * self.pal_share) > math.ceil(index * self.pal_share)
+
+    def flow(self, question: str, recorder: TraceRecorder) -> Flow:
+        prompts = (self.pal.prompt(question), self.cot.prompt(question))
+
+        def draw(first: int, count: int, greedy: bool) -> Generator[Effect, Any, list[Ballot]]:
+            return self._draw(prompts, recorder, first, count, greedy)
+
+        return (yield from self_consistency(draw, self.plan, recorder))
+
+    def _draw(self, prompts: tuple[str, str], recorder: TraceRecorder, first: int, count: int, greedy: bool
+              ) -> Generator[Effect, Any, list[Ballot]]:
+        """Votes ``first`` to ``first + count - 1``: one PAL call and one CoT call (prompt caches switch
+        once each); samples are numbered per runner, so each runner's seeds continue its own sequence."""
+        if greedy:  # one greedy vote from each
+            programs = yield from self.pal.draw(prompts[0], recorder, 0, 1, True)
+            rationales = yield from self.cot.draw(prompts[1], recorder, 0, 1, True)
+            return programs + rationales
+        indices = range(first, first + count)
+        pal_slots = [i for i in indices if self.uses_pal(i)]
+        cot_slots = [i for i in indices if not self.uses_pal(i)]
+        pal_before = sum(self.uses_pal(i) for i in range(first))
+        by_index: dict[int, Ballot] = {}
+        if pal_slots:
+            programs = yield from self.pal.draw(prompts[0], recorder, pal_before, len(pal_slots), False)
+            by_index.update(zip(pal_slots, programs, strict=True))
+        if cot_slots:
+            rationales = yield from self.cot.draw(prompts[1], recorder, first - pal_before, len(cot_slots), False)
+            by_index.update(zip(cot_slots, rationales, strict=True))
+        return [by_index[i] for i in indices]

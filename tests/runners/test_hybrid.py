@@ -1,0 +1,51 @@
+"""HybridRunner: one vote over PAL programs and CoT rationales."""
+
+from __future__ import annotations
+
+import pytest
+
+from promptlab.backends.mock import MockBackend
+from promptlab.errors import ConfigError
+from promptlab.runners import HybridRunner
+
+PROGRAM = "def solution():\n    return 21 - 15"
+
+
+def backend(program: str = PROGRAM, rationale: str = "21 - 15 = 6. The answer is 6.") -> MockBackend:
+    return MockBackend(rules=[(r"# solution in Python:\s*$", program)], default=rationale)
+
+
+def test_votes_mix_executed_programs_and_rationales() -> None:
+    result = HybridRunner(backend(rationale="The answer is 7."), n=3).run("How many trees were planted?")
+    assert result.answer == "6" and result.votes == {"6": 2, "7": 1}
+    vote = result.trace.steps[-1]
+    assert vote.data["sources"] == ["pal", "cot", "pal"]  # PAL first, then they alternate
+    assert [s.kind for s in result.trace.steps].count("execute") == 2
+
+
+def test_greedy_vote_takes_one_greedy_answer_from_each() -> None:
+    llm = backend()
+    result = HybridRunner(llm, n=4, greedy_vote=True, seed=1).run("q")
+    assert result.samples == 4 and result.votes == {"6": 4}
+    greedy = [s for s in result.trace.steps if s.data.get("greedy")]
+    assert len(greedy) == 2 and len(llm.prompts) == 4  # 2 greedy calls, then one PAL and one CoT call
+
+
+def test_pal_share_sets_how_many_votes_are_programs() -> None:
+    runner = HybridRunner(MockBackend(), n=4, pal_share=0.75)
+    assert [runner.uses_pal(i) for i in range(8)] == [True, True, True, False] * 2
+    with pytest.raises(ConfigError, match="pal_share"):
+        HybridRunner(MockBackend(), pal_share=0.0)
+
+
+def test_adaptive_hybrid_stops_when_both_agree() -> None:
+    result = HybridRunner(backend(), n=8, adaptive=True).run("q")
+    assert result.answer == "6" and result.samples == 4
+    assert result.trace.steps[-1].data["stopped"]["reason"] == "decided"
+
+
+def test_no_valid_answer_from_either_says_why() -> None:
+    result = HybridRunner(backend(program="def solution():\n    return x", rationale="No idea."), n=2).run("q")
+    assert result.answer is None
+    assert result.detail is not None and "1 sandbox_error" in result.detail and "1 no_answer" in result.detail
+    assert result.trace.steps[-1].data["reasons"][1].startswith("no answer found")
