@@ -44,7 +44,7 @@ def parse_config(spec: str) -> tuple[str, dict[str, Any]]:
 
 def sample(args: argparse.Namespace) -> None:
     data = load_dataset(args.dataset, data_dir=args.data_dir)
-    items = data.examples[args.skip:args.skip + args.items]
+    items = data.items[args.skip:args.skip + args.items]
     out = Path(args.out)
     done = set()
     if out.exists():
@@ -78,7 +78,7 @@ def sample(args: argparse.Namespace) -> None:
 
 
 def table(args: argparse.Namespace) -> None:
-    from promptlab.runners.sampling import Adaptive
+    from promptlab.runners import Adaptive
 
     rows = [json.loads(line) for path in args.pools for line in Path(path).read_text().splitlines()]
     pools: dict[tuple[str, str], dict[str, dict[str, Any]]] = defaultdict(dict)

@@ -20,6 +20,7 @@ __all__ = [
     "numeric_match",
     "score",
     "stated_number",
+    "wilson_interval",
 ]
 
 NUMERIC_TOLERANCE = 1e-3

@@ -13,11 +13,13 @@ from typing import Any
 
 from promptlab.backends.base import Backend
 from promptlab.errors import ConfigError
+from promptlab.runners._sampling import Adaptive, Ballot, SamplingPlan, self_consistency
 from promptlab.runners.cot import ChainOfThoughtRunner
 from promptlab.runners.flow import Effect, Flow, Runner
 from promptlab.runners.pal import PALRunner
-from promptlab.runners.sampling import Adaptive, Ballot, SamplingPlan, self_consistency
 from promptlab.tracing import TraceRecorder
+
+__all__ = ["HybridRunner"]
 
 
 class HybridRunner(Runner):

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from promptlab.runners.sampling import Adaptive, SamplingPlan
 
 from promptlab.backends.mock import MockBackend
 from promptlab.config import GenerationConfig
 from promptlab.errors import ConfigError
-from promptlab.runners import ChainOfThoughtRunner, DirectRunner, PALRunner
+from promptlab.runners import Adaptive, ChainOfThoughtRunner, DirectRunner, PALRunner, SamplingPlan
 
 
 class ConfigLog(MockBackend):
