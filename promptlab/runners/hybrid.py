@@ -13,9 +13,10 @@ from typing import Any
 
 from promptlab.backends.base import Backend
 from promptlab.errors import ConfigError
+from promptlab.runners._prompting import render
 from promptlab.runners._sampling import Adaptive, Ballot, SamplingPlan, self_consistency
 from promptlab.runners.cot import ChainOfThoughtRunner
-from promptlab.runners.flow import Effect, Flow, Runner
+from promptlab.runners.flow import Effect, Flow, Prompt, Runner
 from promptlab.runners.pal import PALRunner
 from promptlab.tracing import TraceRecorder
 
@@ -51,14 +52,15 @@ class HybridRunner(Runner):
         return math.ceil((index + 1) * self.pal_share) > math.ceil(index * self.pal_share)
 
     def flow(self, question: str, recorder: TraceRecorder) -> Flow:
-        prompts = (self.pal.prompt(question), self.cot.prompt(question))
+        prompts = (render(self.pal.template, self.pal.examples, question),
+                   render(self.cot.template, self.cot.examples, question))
 
         def draw(first: int, count: int, greedy: bool) -> Generator[Effect, Any, list[Ballot]]:
             return self._draw(prompts, recorder, first, count, greedy)
 
         return (yield from self_consistency(draw, self.plan, recorder))
 
-    def _draw(self, prompts: tuple[str, str], recorder: TraceRecorder, first: int, count: int, greedy: bool
+    def _draw(self, prompts: tuple[Prompt, Prompt], recorder: TraceRecorder, first: int, count: int, greedy: bool
               ) -> Generator[Effect, Any, list[Ballot]]:
         """Votes ``first`` to ``first + count - 1``: one PAL call and one CoT call (prompt caches switch
         once each); samples are numbered per runner, so each runner's seeds continue its own sequence."""
