@@ -24,7 +24,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from promptlab.errors import ConfigError
+from promptlab.errors import ConfigError, ConstraintViolationError
 
 __all__ = ["ALL_CONSTRAINT_KINDS", "Choice", "Constraint", "ConstraintKind", "Grammar", "JsonSchema", "Regex"]
 
@@ -56,6 +56,19 @@ class _Constraint(BaseModel):
     def allows_prefix(self, text: str) -> bool:
         """Whether ``text`` can still be completed into a match (what a cut-off completion must satisfy)."""
         return _match(self.to_llguidance(), text)[0]
+
+    def verify(self, text: str, *, complete: bool, source: str) -> None:
+        """Raise :class:`ConstraintViolationError` unless ``text`` matches (``complete``) or can still match.
+
+        ``source`` says who produced the text, for the message (``"the server"``, ``"mock response"``).
+        """
+        if (self.check(text) if complete else self.allows_prefix(text)):
+            return
+        shown = text if len(text) <= 200 else text[:200] + "..."
+        what = "does not match" if complete else "cannot be completed into a match of"
+        raise ConstraintViolationError(
+            f"{source} produced {shown!r}, which {what} the {self.describe()}", text=text, constraint=self.describe()
+        )
 
     def _problem(self) -> str | None:
         """Why llguidance cannot compile this constraint (None: it can)."""
@@ -117,7 +130,10 @@ class Choice(_Constraint):
 
 
 class JsonSchema(_Constraint):
-    """The completion is one JSON value valid against ``json_schema`` (no whitespace around it).
+    """The completion is one JSON value valid against ``json_schema``.
+
+    Engines under this constraint put no whitespace around the value; :meth:`check` also
+    accepts JSON whitespace around it (as JSON does), which some servers' grammars emit.
 
     Build it from a pydantic model class with :meth:`of`.
     """
@@ -140,6 +156,12 @@ class JsonSchema(_Constraint):
         from llguidance import LLMatcher
 
         return str(LLMatcher.grammar_from_json_schema(self.json_schema))
+
+    def check(self, text: str) -> bool:
+        return super().check(text.strip(_JSON_SPACE))
+
+    def allows_prefix(self, text: str) -> bool:
+        return super().allows_prefix(text.lstrip(_JSON_SPACE))
 
     def _explain(self, message: str) -> str:
         detail = _one_line(message)
@@ -225,6 +247,7 @@ def _match(grammar: str, text: str) -> tuple[bool, bool]:
 
 
 # ----------------------------------------------------------------------------- errors
+_JSON_SPACE = " \t\n\r"
 _POSITION = re.compile(r"^(?:at )?(\d+)\((\d+)\): ")
 
 

@@ -2,7 +2,10 @@
 
 The mock behaves like a real engine where it matters to a test: it counts tokens
 with a simple deterministic tokenizer, honours ``max_new_tokens`` and applies stop
-sequences through the shared :mod:`promptlab.stopping` code.
+sequences through the shared :mod:`promptlab.stopping` code. Under a constraint, a
+scripted or recorded response that a constrained engine could not have produced raises
+:class:`~promptlab.errors.ConstraintViolationError`, so a test cannot pass on a script
+the real model would never emit.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 from promptlab.backends.base import Backend, Capabilities, Completion, Usage, WrappingBackend
 from promptlab.backends.tool_calls import check_tool_format
 from promptlab.config import GenerationConfig
+from promptlab.constraints import ALL_CONSTRAINT_KINDS
 from promptlab.errors import BackendError, BackendSpecError, ReplayMissError
 from promptlab.stopping import StopMatcher
 
@@ -48,7 +52,7 @@ class MockBackend(Backend):
     """
 
     name = "mock"
-    capabilities = Capabilities(streaming=True, concurrent=True)
+    capabilities = Capabilities(streaming=True, concurrent=True, constraints=ALL_CONSTRAINT_KINDS)
 
     def __init__(
         self,
@@ -112,15 +116,10 @@ class MockBackend(Backend):
 
     def _stream(self, prompt: str, config: GenerationConfig) -> Iterator[str]:
         self.prompts.append(prompt)
-        matcher = StopMatcher(config.stop)
-        for token in mock_tokenize(self._respond(prompt))[: config.max_new_tokens]:
-            chunk = matcher.feed(token)
-            if chunk:
-                yield chunk
-            if matcher.stopped:
-                return
-        if rest := matcher.flush():
-            yield rest
+        response = self._respond(prompt)
+        if config.constraint is not None:
+            self._decode(prompt, response, config)  # raises now if the response breaks the constraint
+        return _streamed(mock_tokenize(response)[: config.max_new_tokens], StopMatcher.of(config))
 
     def _respond(self, prompt: str) -> str:
         for pattern, response in self._rules:
@@ -138,7 +137,7 @@ class MockBackend(Backend):
         )
 
     def _decode(self, prompt: str, response: str, config: GenerationConfig) -> Completion:
-        matcher = StopMatcher(config.stop)
+        matcher = StopMatcher.of(config)
         text, used, finish = "", 0, "eos"
         for token in mock_tokenize(response):
             if used == config.max_new_tokens:
@@ -152,18 +151,23 @@ class MockBackend(Backend):
         if not matcher.stopped:
             text += matcher.flush()
         usage = Usage(prompt_tokens=self.count_tokens(prompt), completion_tokens=used)
-        return Completion(text=text, finish_reason=finish, stop=matcher.stop, usage=usage)  # type: ignore[arg-type]
+        completion = Completion(text=text, finish_reason=finish, stop=matcher.stop, usage=usage)  # type: ignore[arg-type]
+        _check_constraint(completion, config, f"mock response {_preview(response)}")
+        return completion
 
     def _replayed(self, prompt: str, config: GenerationConfig) -> list[Completion]:
         assert self._recording is not None
         key = recording_key(prompt, config)
         try:
-            return list(self._recording[key])
+            completions = list(self._recording[key])
         except KeyError:
             raise ReplayMissError(
                 f"recording {str(self._recording_path)!r} has no completion for prompt {_preview(prompt)} "
                 f"with this config (key {key[:12]}); record it again with RecordingBackend"
             ) from None
+        for completion in completions:
+            _check_constraint(completion, config, f"recorded completion in {str(self._recording_path)!r}")
+        return completions
 
 
 class RecordingBackend(WrappingBackend):
@@ -214,6 +218,22 @@ def load_recording(path: str | Path) -> dict[str, list[Completion]]:
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             raise BackendSpecError(f"recording {str(source)!r} line {number} is malformed: {exc}") from None
     return table
+
+
+def _streamed(tokens: list[str], matcher: StopMatcher) -> Iterator[str]:
+    for token in tokens:
+        if chunk := matcher.feed(token):
+            yield chunk
+        if matcher.stopped:
+            return
+    if rest := matcher.flush():
+        yield rest
+
+
+def _check_constraint(completion: Completion, config: GenerationConfig, source: str) -> None:
+    """A constrained engine ends only where the constraint holds; a cut-off text must still be able to match."""
+    if config.constraint is not None:
+        config.constraint.verify(completion.text, complete=completion.finish_reason != "length", source=source)
 
 
 def _preview(prompt: str, limit: int = 60) -> str:

@@ -3,6 +3,7 @@ import json
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from promptlab import (
     BackendError,
@@ -15,6 +16,8 @@ from promptlab import (
 )
 from promptlab.backends.base import Capabilities
 from promptlab.backends.mock import mock_tokenize
+from promptlab.constraints import Choice, Regex
+from promptlab.errors import ConstraintViolationError
 
 
 def test_tokenizer_round_trips_text() -> None:
@@ -126,3 +129,56 @@ def test_malformed_recording_names_the_line(tmp_path: Path) -> None:
     path.write_text('{"key": "k", "completions": []}\n{broken\n')
     with pytest.raises(BackendSpecError, match="line 2"):
         MockBackend.replay(path)
+
+
+# ----------------------------------------------------------------------------- constraints
+def test_a_scripted_response_outside_the_constraint_raises_naming_both() -> None:
+    mock = MockBackend(["maybe"])
+    with pytest.raises(ConstraintViolationError, match=r"mock response 'maybe'.*choice of \['yes', 'no'\]") as raised:
+        mock.complete("Q", constraint=Choice(options=("yes", "no")))
+    assert raised.value.text == "maybe"
+
+
+def test_a_response_inside_the_constraint_passes_and_a_cut_one_must_still_fit() -> None:
+    digits = Regex(pattern=r"[0-9]+( [0-9]+)*")
+    assert MockBackend(["1 2 3"]).complete("Q", constraint=digits).text == "1 2 3"
+    cut = MockBackend(["1 2 3"]).complete("Q", constraint=digits, max_new_tokens=2)
+    assert (cut.text, cut.finish_reason) == ("1 2", "length")
+    with pytest.raises(ConstraintViolationError, match="cannot be completed"):
+        MockBackend(["1 x 3"]).complete("Q", constraint=digits, max_new_tokens=2)
+
+
+def test_a_stop_ends_a_constrained_mock_response_only_where_it_matches() -> None:
+    completion = MockBackend(["a.b. c"]).complete("Q", constraint=Regex(pattern=r"a\.b"), stop=["."])
+    assert (completion.text, completion.stop, completion.finish_reason) == ("a.b", ".", "stop")  # not at "a"
+
+
+def test_a_constrained_stream_is_checked_before_it_starts() -> None:
+    with pytest.raises(ConstraintViolationError):
+        MockBackend(["nope"]).stream("Q", constraint=Choice(options=("yes",)))
+    assert list(MockBackend(["yes"]).stream("Q", constraint=Choice(options=("yes",)))) == ["yes"]
+
+
+def test_replayed_completions_are_checked_against_the_constraint(tmp_path: Path) -> None:
+    path = tmp_path / "calls.jsonl"
+    config = GenerationConfig(constraint=Choice(options=("yes", "no")))
+    with RecordingBackend(MockBackend(["yes"]), path) as recorder:
+        recorder.generate("Q", config)
+    record = json.loads(path.read_text())
+    record["completions"][0]["text"] = "perhaps"
+    path.write_text(json.dumps(record) + "\n")
+    with pytest.raises(ConstraintViolationError, match="recorded completion"):
+        MockBackend.replay(path).generate("Q", config)
+
+
+def test_structured_output_on_the_mock() -> None:
+    class Point(BaseModel):
+        x: int
+        y: int
+
+    assert MockBackend(['{"x": 1, "y": 2}']).generate_structured("P", Point).value == Point(x=1, y=2)
+    with pytest.raises(ConstraintViolationError, match="cut off at max_new_tokens=3") as cut:
+        MockBackend(['{"x": 1, "y": 2}']).generate_structured("P", Point, max_new_tokens=3)
+    assert cut.value.text == '{"x'
+    with pytest.raises(ConstraintViolationError, match="does not match"):
+        MockBackend(['{"x": 1}']).generate_structured("P", Point)
