@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from promptlab.backends._openai_constraints import constraint_fields
 from promptlab.backends.base import FinishReason
 from promptlab.config import GenerationConfig
 from promptlab.errors import BackendError, ContextLengthError, ServerResponseError
@@ -71,7 +72,7 @@ DIALECTS: dict[str, Dialect] = {
         tokenize=(TokenizeRoute("/extras/tokenize", "input"), TokenizeRoute("/tokenize", "content")),
     ),
 }
-DIALECTS["sglang"] = DIALECTS["vllm"]
+DIALECTS["sglang"] = replace(DIALECTS["vllm"], name="sglang")  # the same knobs; constraints in other words
 
 
 def request_body(
@@ -107,6 +108,8 @@ def request_body(
         body[dialect.repetition_penalty] = config.repetition_penalty
     if dialect.min_p is not None:
         body[dialect.min_p] = config.min_p
+    if config.constraint is not None:
+        body.update(constraint_fields(config.constraint, dialect.name, endpoint, "openai"))
     if stream:
         body["stream_options"] = {"include_usage": True}
     body.update(extra_body)

@@ -34,6 +34,7 @@ from promptlab.backends._exchange import (
     drive_http,
     request_with_retries,
 )
+from promptlab.backends._openai_constraints import CARRIED
 from promptlab.backends._openai_protocol import (
     DIALECTS,
     Choice,
@@ -140,8 +141,11 @@ class OpenAIBackend(Backend):
             knobs=ALL_KNOBS - unsupported,
             streaming=True,
             concurrent=True,
+            constraints=CARRIED[self._dialect.name],
             notes={"num_beams": "OpenAI-compatible servers do not do beam search; sample n completions instead",
-                   "top_k": hint, "repetition_penalty": hint, "min_p": hint},
+                   "top_k": hint, "repetition_penalty": hint, "min_p": hint,
+                   "constraint": f"the {dialect!r} server dialect cannot carry it; use dialect='vllm' if yours "
+                                 "is vLLM, or a local backend (llamacpp, hf)"},
         )
 
     # ------------------------------------------------------------------ public API
@@ -217,6 +221,10 @@ class OpenAIBackend(Backend):
             if len(batch) < want:
                 self._one_choice_per_request = True
             completions.extend(batch[:want])
+        if config.constraint is not None:  # servers ignore fields they do not know: never trust, check
+            for completion in completions:
+                config.constraint.verify(completion.text, complete=completion.finish_reason != "length",
+                                         source=f"the server at {self.base_url}")
         return completions
 
     def _unary_flow(self, request: HttpRequest, endpoint: Endpoint) -> HttpFlow[list[Completion]]:
@@ -263,7 +271,8 @@ class OpenAIBackend(Backend):
                 continue
             usage = event[1] or usage
             for choice in event[0]:
-                text = choices.setdefault(choice.index, _ChoiceStream(config.stop, config.max_new_tokens)).feed(choice)
+                stream = choices.setdefault(choice.index, _ChoiceStream(StopMatcher.of(config), config.max_new_tokens))
+                text = stream.feed(choice)
                 if emit and text:
                     yield Emit(text)
             streams = choices.values()
@@ -347,8 +356,8 @@ class OpenAIBackend(Backend):
 class _ChoiceStream:
     """One choice of a streamed response, cut by the client's stop matcher or after ``max_tokens`` chunks."""
 
-    def __init__(self, stops: tuple[str, ...], max_tokens: int) -> None:
-        self.matcher = StopMatcher(stops)
+    def __init__(self, matcher: StopMatcher, max_tokens: int) -> None:
+        self.matcher = matcher
         self.max_tokens = max_tokens
         self.parts: list[str] = []
         self.chunks = 0
