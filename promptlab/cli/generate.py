@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from promptlab.backends import load_backend
 from promptlab.cli.common import friendly_errors, print_json
+from promptlab.cli.constraint_options import constraint_from_options
 from promptlab.config import GenerationConfig
 
 __all__ = ["generate"]
@@ -28,12 +30,20 @@ def generate(
     chat: Annotated[bool, typer.Option(help="Send the prompt as a user message with the model's chat template.")]
     = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print a JSON list of completions.")] = False,
+    regex: Annotated[str | None, typer.Option(help="Constrain the output to this regular expression.")] = None,
+    choice: Annotated[str | None, typer.Option(help="Constrain the output to one of these comma-separated strings.")]
+    = None,
+    json_schema: Annotated[Path | None, typer.Option(help="Constrain the output to this JSON schema (a file).")]
+    = None,
+    grammar: Annotated[Path | None, typer.Option(help="Constrain the output to this Lark grammar (.gbnf: GBNF).")]
+    = None,
 ) -> None:
-    """Generate completions of PROMPT and print them."""
+    """Generate completions of PROMPT and print them (optionally constrained: at most one constraint)."""
     with friendly_errors():
         config = GenerationConfig(
             max_new_tokens=max_new_tokens, stop=tuple(stop or ()), temperature=temperature, top_k=top_k,
             top_p=top_p, repetition_penalty=repetition_penalty, num_beams=num_beams, seed=seed, n=n,
+            constraint=constraint_from_options(regex, choice, json_schema, grammar),
         )
         with load_backend(backend) as engine:
             if chat:
