@@ -6,6 +6,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 __all__ = [
     "BackendClosedError",
     "BackendError",
@@ -15,6 +18,7 @@ __all__ = [
     "ConstraintViolationError",
     "ContextLengthError",
     "DatasetError",
+    "MissingDependencyError",
     "ModelLoadError",
     "PromptlabError",
     "ReplayMissError",
@@ -25,6 +29,7 @@ __all__ = [
     "TemplateSecurityError",
     "ToolError",
     "UnsupportedKnobError",
+    "requires",
 ]
 
 
@@ -32,6 +37,23 @@ class PromptlabError(Exception):
     """Root of every error raised by promptlab."""
 
     retryable: bool = False
+
+
+class MissingDependencyError(PromptlabError, ImportError):
+    """An optional dependency is not installed; the message names the extra that installs it."""
+
+    def __init__(self, feature: str, package: str, extra: str) -> None:
+        self.extra = extra
+        super().__init__(f"{feature} needs {package}, which is not installed: pip install 'promptlab[{extra}]'")
+
+
+@contextmanager
+def requires(extra: str, feature: str) -> Iterator[None]:
+    """Turn a ``ModuleNotFoundError`` inside the block into one :class:`MissingDependencyError`."""
+    try:
+        yield
+    except ModuleNotFoundError as exc:
+        raise MissingDependencyError(feature, exc.name or str(exc), extra) from None
 
 
 class ConfigError(PromptlabError, ValueError):

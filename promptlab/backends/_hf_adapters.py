@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from promptlab.errors import ConfigError, ModelLoadError
+from promptlab.errors import ConfigError, ModelLoadError, requires
 
 
 class AdapterSet:
@@ -29,9 +29,11 @@ class AdapterSet:
     def _load(self, model: Any, name: str, location: Path) -> None:
         if not (location / "adapter_config.json").is_file():
             raise ModelLoadError(f"adapter {name!r}: {location} has no adapter_config.json (not a PEFT adapter)")
+        with requires("hf", "LoRA adapters"):
+            import peft
         try:
             if self._peft is None:
-                from peft import PeftModel
+                PeftModel: Any = peft.PeftModel
 
                 self._peft = PeftModel.from_pretrained(model, str(location), adapter_name=name, is_trainable=False)
             else:

@@ -66,8 +66,8 @@ DIALECTS: dict[str, Dialect] = {
         top_k_disabled=0,
         repetition_penalty="repeat_penalty",
         min_p="min_p",
-        # llama-cpp-python's server defaults to min_p 0.05 and repeat_penalty 1.1 (both always sent);
-        # llama.cpp's own server to typical_p 1.0 too: pin it.
+        # llama-cpp-python's server defaults to min_p 0.05, top_k 40 and repeat_penalty 1.1 (all sent
+        # from the config); typical_p is no GenerationConfig knob: pin it off.
         always={"typical_p": 1.0},
         tokenize=(TokenizeRoute("/extras/tokenize", "input"), TokenizeRoute("/tokenize", "content")),
     ),

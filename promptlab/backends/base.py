@@ -415,6 +415,7 @@ class WrappingBackend(Backend):
         self.capabilities = inner.capabilities
 
     def count_tokens(self, text: str) -> int:
+        self._ensure_open()
         return self.inner.count_tokens(text)
 
     @property

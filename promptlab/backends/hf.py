@@ -15,6 +15,7 @@ A constraint is applied to every row (samples and beams) by a logits processor
 
 from __future__ import annotations
 
+import gc
 import inspect
 import threading
 from collections.abc import Iterator, Mapping
@@ -50,7 +51,13 @@ from promptlab.backends.base import ALL_KNOBS, Backend, Capabilities, Completion
 from promptlab.backends.guidance import TokenMasks
 from promptlab.config import GenerationConfig
 from promptlab.constraints import ALL_CONSTRAINT_KINDS
-from promptlab.errors import ConfigError, ContextLengthError, UnsupportedKnobError
+from promptlab.errors import (
+    BackendError,
+    ConfigError,
+    ContextLengthError,
+    PromptlabError,
+    UnsupportedKnobError,
+)
 from promptlab.stopping import StopMatcher, stop_acceptor
 
 __all__ = ["HFBackend"]
@@ -115,6 +122,7 @@ class HFBackend(Backend):
     @property
     def model(self) -> Any:
         """The underlying ``transformers`` model (for inspection; generation goes through the backend)."""
+        self._ensure_open()
         return self._model
 
     @property
@@ -136,6 +144,7 @@ class HFBackend(Backend):
 
     def count_tokens(self, text: str) -> int:
         """Tokens ``text`` costs as a prompt (including a BOS token the tokenizer adds)."""
+        self._ensure_open()
         return len(self._tokenize(text))
 
     # ------------------------------------------------------------------- adapters
@@ -206,7 +215,28 @@ class HFBackend(Backend):
         criteria: list[Any],
         streamer: TokenQueue | None = None,
     ) -> tuple[torch.Tensor, int]:
-        """Run ``generate`` from the cached prefix; the output rows and how many prompt tokens were reused."""
+        """Run ``generate`` from the cached prefix; the output rows and how many prompt tokens were reused.
+
+        A failure inside torch or transformers (out of memory, a device error) is a :class:`BackendError`.
+        """
+        try:
+            return self._run_generate(tokens, config, max_new_tokens, adapter, criteria, streamer)
+        except PromptlabError:
+            raise
+        except (RuntimeError, ValueError, IndexError) as exc:
+            self._prefix.clear()  # the cache may hold half of a failed step
+            first_line = (str(exc).strip().splitlines() or [""])[0]
+            raise BackendError(f"transformers failed while generating: {type(exc).__name__}: {first_line}") from exc
+
+    def _run_generate(
+        self,
+        tokens: list[int],
+        config: GenerationConfig,
+        max_new_tokens: int,
+        adapter: str | None,
+        criteria: list[Any],
+        streamer: TokenQueue | None,
+    ) -> tuple[torch.Tensor, int]:
         with torch.inference_mode():
             self._adapters.activate(adapter)
             cache, reused = self._prefix.take(tokens, key=adapter)
@@ -275,7 +305,12 @@ class HFBackend(Backend):
             self._prefix.clear()
 
     def _close(self) -> None:
+        """Drop the model, its adapters and cache, and hand freed CUDA memory back to the driver."""
         self.clear_cache()
+        del self._model, self._adapters
+        gc.collect()
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
 
 
 class _AdapterView(WrappingBackend):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import codecs
 import os
 import random
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -25,7 +25,7 @@ from promptlab.backends.embedded import embedded_model_path
 from promptlab.backends.guidance import SequenceMask, TokenMasks
 from promptlab.config import GenerationConfig
 from promptlab.constraints import ALL_CONSTRAINT_KINDS
-from promptlab.errors import BackendError, ContextLengthError, ModelLoadError
+from promptlab.errors import BackendError, ContextLengthError, ModelLoadError, requires
 from promptlab.stopping import StopMatcher
 
 if TYPE_CHECKING:
@@ -90,7 +90,6 @@ class LlamaCppBackend(Backend):
         )
         self._seed = seed
         self._chat_template = chat_template
-        self._busy = False
         from llama_cpp import llama_vocab_is_eog  # importable: _load succeeded
 
         model = self._llm._model
@@ -108,6 +107,7 @@ class LlamaCppBackend(Backend):
     @property
     def n_ctx(self) -> int:
         """The context window in tokens (prompt plus completion)."""
+        self._ensure_open()
         return self._llm.n_ctx()
 
     @property
@@ -127,6 +127,7 @@ class LlamaCppBackend(Backend):
 
     def count_tokens(self, text: str) -> int:
         """Tokens ``text`` takes as a prompt (including a BOS token if the model adds one)."""
+        self._ensure_open()
         return len(self._tokenize(text))
 
     def _close(self) -> None:
@@ -156,52 +157,43 @@ class LlamaCppBackend(Backend):
         return _text_only(self._decode(tokens, config, self._seeds(config)[0]))
 
     def _decode(self, tokens: list[int], config: GenerationConfig, seed: int) -> Generator[str, None, _Outcome]:
-        """Yield emittable text; return how generation ended."""
-        if self._busy:
-            raise BackendError(
-                "this llama.cpp backend is already generating (an open stream, or a call from another thread): "
-                "exhaust or close the stream first; use one backend per thread"
-            )
-        self._busy = True
-        try:
-            llm = self._llm
-            budget = min(config.max_new_tokens, self.n_ctx - len(tokens))
-            mask = self._masks.sequence(config.constraint) if config.constraint is not None else None
-            reused = self._reuse_cached_prefix(tokens)
-            llm.set_seed(seed)
-            matcher = StopMatcher.of(config)
-            utf8 = codecs.getincrementaldecoder("utf-8")(errors="ignore")
-            finish: FinishReason = "length"
-            produced = 0
-            for token in llm.generate(tokens[reused:], reset=False, **_sampling(config), **_masking(mask)):
-                if self._is_eog(token):
-                    finish = "eos"
-                    break
-                produced += 1
-                if mask is not None:
-                    mask.advance(token)
-                if text := matcher.feed(utf8.decode(llm.detokenize([token]))):
-                    yield text
-                if matcher.stopped:
-                    finish = "stop"
-                    break
-                if mask is not None and mask.done:  # the constraint is complete: only end-of-sequence may follow
-                    finish = "eos"
-                    break
-                if produced >= budget:
-                    break
-            if not matcher.stopped:
-                tail = matcher.feed(utf8.decode(b"", final=True))
-                if matcher.stopped:
-                    finish = "stop"
-                else:
-                    tail += matcher.flush()
-                if tail:
-                    yield tail
-            usage = Usage(prompt_tokens=len(tokens), completion_tokens=produced, cached_prompt_tokens=reused)
-            return _Outcome(finish, matcher.stop, usage)
-        finally:
-            self._busy = False
+        """Yield emittable text; return how generation ended (the base class's CallGate runs one at a time)."""
+        llm = self._llm
+        budget = min(config.max_new_tokens, self.n_ctx - len(tokens))
+        mask = self._masks.sequence(config.constraint) if config.constraint is not None else None
+        reused = self._reuse_cached_prefix(tokens)
+        llm.set_seed(seed)
+        matcher = StopMatcher.of(config)
+        utf8 = codecs.getincrementaldecoder("utf-8")(errors="ignore")
+        finish: FinishReason = "length"
+        produced = 0
+        for token in llm.generate(tokens[reused:], reset=False, **_sampling(config), **_masking(mask)):
+            if self._is_eog(token):
+                finish = "eos"
+                break
+            produced += 1
+            if mask is not None:
+                mask.advance(token)
+            if text := matcher.feed(utf8.decode(llm.detokenize([token]))):
+                yield text
+            if matcher.stopped:
+                finish = "stop"
+                break
+            if mask is not None and mask.done:  # the constraint is complete: only end-of-sequence may follow
+                finish = "eos"
+                break
+            if produced >= budget:
+                break
+        if not matcher.stopped:
+            tail = matcher.feed(utf8.decode(b"", final=True))
+            if matcher.stopped:
+                finish = "stop"
+            else:
+                tail += matcher.flush()
+            if tail:
+                yield tail
+        usage = Usage(prompt_tokens=len(tokens), completion_tokens=produced, cached_prompt_tokens=reused)
+        return _Outcome(finish, matcher.stop, usage)
 
     def _reuse_cached_prefix(self, tokens: list[int]) -> int:
         """Keep the KV cache of the longest common token prefix; return its length.
@@ -294,14 +286,17 @@ def default_threads() -> int:
     return max((os.cpu_count() or 2) // 2, 1)
 
 
+def llama_options() -> Callable[..., Any]:
+    """``llama_cpp.Llama``'s constructor: LlamaCppBackend passes the options it does not know on to it."""
+    with requires("llamacpp", "the llamacpp backend"):
+        from llama_cpp import Llama
+    return Llama.__init__
+
+
 def _load(path: Path, *, n_ctx: int, verbose: bool, **options: Any) -> Llama:
     architecture = gguf_architecture(path)
-    try:
+    with requires("llamacpp", "the llamacpp backend"):
         from llama_cpp import Llama
-    except ImportError:
-        raise BackendError(
-            "llama-cpp-python is not installed: pip install 'promptlab[llamacpp]'"
-        ) from None
     try:
         return Llama(model_path=str(path), n_ctx=n_ctx, verbose=verbose, **options)
     except (ValueError, RuntimeError) as exc:

@@ -106,6 +106,7 @@ class MockBackend(Backend):
         return len(self._script) - self._next
 
     def count_tokens(self, text: str) -> int:
+        self._ensure_open()
         return len(mock_tokenize(text))
 
     def _generate(self, prompt: str, config: GenerationConfig) -> list[Completion]:

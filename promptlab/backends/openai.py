@@ -13,8 +13,8 @@ exactly as on the local backends and ``Completion.stop`` names the stop.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
+import os
 import time
 from collections.abc import Generator, Iterator, Mapping
 from typing import Any, TypeVar
@@ -34,7 +34,9 @@ from promptlab.backends._exchange import (
     drive_http,
     request_with_retries,
 )
+from promptlab.backends._loop_clients import LoopClients
 from promptlab.backends._openai_constraints import CARRIED
+from promptlab.backends._openai_detect import dialect_from_models, probe_dialect
 from promptlab.backends._openai_protocol import (
     DIALECTS,
     Choice,
@@ -54,7 +56,9 @@ from promptlab.backends._openai_protocol import (
 from promptlab.backends.base import ALL_KNOBS, Backend, Capabilities, Completion, ToolChoice, Usage
 from promptlab.chat import Message, ToolSchema
 from promptlab.config import GenerationConfig
+from promptlab.constraints import ALL_CONSTRAINT_KINDS
 from promptlab.errors import (
+    BackendClosedError,
     BackendError,
     BackendSpecError,
     BackendUnavailableError,
@@ -75,8 +79,11 @@ class OpenAIBackend(Backend):
     ``base_url`` is the API root, e.g. ``http://127.0.0.1:8000/v1`` (``/v1`` is added
     when the URL has no path). ``model=None`` uses the first model the server lists.
     ``dialect`` names how the server spells knobs beyond the OpenAI core: ``"openai"``
-    (no top_k / repetition_penalty / min_p), ``"vllm"`` (also SGLang), ``"llama-cpp"``
-    (llama-cpp-python's and llama.cpp's servers). ``use_chat=True`` sends
+    (no top_k / repetition_penalty / min_p), ``"vllm"``, ``"sglang"``, ``"llama-cpp"``
+    (llama-cpp-python's and llama.cpp's servers); None asks the server at the first call
+    (:mod:`promptlab.backends.openai_detect`). ``api_key`` defaults to the environment
+    variable ``api_key_env`` (``OPENAI_API_KEY`` when not given; a variable named
+    explicitly must be set), so keys need not be written in code or on a command line. ``use_chat=True`` sends
     :meth:`generate` prompts to ``/chat/completions`` as one user message, for
     chat-only servers. ``extra_body`` is merged into every request body.
 
@@ -94,7 +101,8 @@ class OpenAIBackend(Backend):
         *,
         model: str | None = None,
         api_key: str | None = None,
-        dialect: str = "openai",
+        api_key_env: str | None = None,
+        dialect: str | None = None,
         use_chat: bool = False,
         timeout: float | None = None,
         max_retries: int = 3,
@@ -104,11 +112,13 @@ class OpenAIBackend(Backend):
         transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
         limits: HttpLimits | None = None,
     ) -> None:
-        if dialect not in DIALECTS:
+        if dialect is not None and dialect not in DIALECTS:
             raise BackendSpecError(f"unknown server dialect {dialect!r}; choose one of {sorted(DIALECTS)}")
         self.base_url = _api_root(base_url)
         self.model = model
-        self._dialect: Dialect = DIALECTS[dialect]
+        self._dialect: Dialect | None = None
+        self._set_dialect(dialect)
+        api_key = api_key or _key_from_environment(api_key_env)
         self._endpoint: Endpoint = "chat" if use_chat else "completions"
         self._extra_body = dict(extra_body or {})
         self._chat_template = chat_template
@@ -121,30 +131,37 @@ class OpenAIBackend(Backend):
             # identity: a compressed body could inflate past the byte cap before it is counted
             "headers": {"Accept-Encoding": "identity"} | ({"Authorization": f"Bearer {api_key}"} if api_key else {}),
         }
-        self._transport = transport
         self._client = httpx.Client(
             **self._client_options, transport=transport if isinstance(transport, httpx.BaseTransport) else None
         )
-        self._async_clients: dict[asyncio.AbstractEventLoop, httpx.AsyncClient] = {}
+        async_transport = transport if isinstance(transport, httpx.AsyncBaseTransport) else None
+        self._async_clients = LoopClients(lambda: httpx.AsyncClient(**self._client_options, transport=async_transport))
         self._tokenize_route: TokenizeRoute | None = None
         self._one_choice_per_request = False
         """Set once the server answers fewer choices than ``n`` asked (llama.cpp ignores ``n``)."""
+
+    @property
+    def dialect(self) -> str | None:
+        """The server dialect in use (None until the first call detects it)."""
+        return self._dialect.name if self._dialect is not None else None
+
+    def _set_dialect(self, name: str | None) -> None:
+        """Use dialect ``name``; knobs it has no parameter for are refused from now on."""
+        self._dialect = DIALECTS[name] if name is not None else None
         unsupported = {"num_beams"}
-        if self._dialect.top_k is None:
-            unsupported.add("top_k")
-        if self._dialect.repetition_penalty is None:
-            unsupported.add("repetition_penalty")
-        if self._dialect.min_p is None:
-            unsupported.add("min_p")
-        hint = f"the {dialect!r} server dialect has no such parameter; use dialect='vllm' or 'llama-cpp' if yours does"
+        if self._dialect is not None:
+            spelled = {"top_k": self._dialect.top_k, "repetition_penalty": self._dialect.repetition_penalty,
+                       "min_p": self._dialect.min_p}
+            unsupported |= {knob for knob, parameter in spelled.items() if parameter is None}
+        hint = f"the {name!r} server dialect has no such parameter; pass dialect='vllm' or 'llama-cpp' if yours has"
         self.capabilities = Capabilities(
             knobs=ALL_KNOBS - unsupported,
             streaming=True,
             concurrent=True,
-            constraints=CARRIED[self._dialect.name],
+            constraints=CARRIED[self._dialect.name] if self._dialect is not None else ALL_CONSTRAINT_KINDS,
             notes={"num_beams": "OpenAI-compatible servers do not do beam search; sample n completions instead",
                    "top_k": hint, "repetition_penalty": hint, "min_p": hint,
-                   "constraint": f"the {dialect!r} server dialect cannot carry it; use dialect='vllm' if yours "
+                   "constraint": f"the {name!r} server dialect cannot carry it; use dialect='vllm' if yours "
                                  "is vLLM, or a local backend (llamacpp, hf)"},
         )
 
@@ -162,7 +179,7 @@ class OpenAIBackend(Backend):
         self, messages: list[Message], config: GenerationConfig, tools: list[ToolSchema] | None, tool_choice: ToolChoice
     ) -> list[Completion]:
         """Send the messages to ``/chat/completions``: the server applies the model's template."""
-        return _run(self._drive(self._completion_flow("chat", _wire(messages), config, emit=False)))
+        return self._run(self._drive(self._completion_flow("chat", _wire(messages), config, emit=False)))
 
     async def _achat(
         self, messages: list[Message], config: GenerationConfig, tools: list[ToolSchema] | None, tool_choice: ToolChoice
@@ -174,22 +191,26 @@ class OpenAIBackend(Backend):
 
     def count_tokens(self, text: str) -> int:
         """Tokens of ``text`` by the server's tokenize endpoint (llama.cpp, vLLM); others raise."""
-        return _run(self._drive(self._count_flow(text)))
+        self._ensure_open()
+        return self._run(self._drive(self._count_flow(text)))
 
     def _close(self) -> None:
         self._client.close()
-        self._async_clients.clear()  # their event loops own them; they close with their connections
+        self._async_clients.close()
 
     async def aclose(self) -> None:
-        """Close the HTTP clients, including the async one of the running event loop."""
-        client = self._async_clients.pop(asyncio.get_running_loop(), None)
-        if client is not None:
-            await client.aclose()
+        """Close every HTTP client: the running event loop's (awaited here), the sync one, those of other loops."""
+        await self._async_clients.aclose_current()
         self.close()
+
+    @property
+    def async_clients(self) -> list[httpx.AsyncClient]:
+        """The async HTTP clients opened so far, one per event loop (closed by :meth:`close`)."""
+        return self._async_clients.clients
 
     # --------------------------------------------------------------- engine hooks
     def _generate(self, prompt: str, config: GenerationConfig) -> list[Completion]:
-        return _run(self._drive(self._completion_flow(self._endpoint, self._payload(prompt), config)))
+        return self._run(self._drive(self._completion_flow(self._endpoint, self._payload(prompt), config)))
 
     async def _agenerate(self, prompt: str, config: GenerationConfig) -> list[Completion]:
         flow = self._completion_flow(self._endpoint, self._payload(prompt), config)
@@ -204,13 +225,15 @@ class OpenAIBackend(Backend):
         self, endpoint: Endpoint, payload: Payload, config: GenerationConfig, *, emit: bool = False
     ) -> HttpFlow[list[Completion]]:
         """``config.n`` completions, in as many requests as the server needs (some ignore ``n``)."""
-        model = yield from self._model_flow()
+        model = yield from self._discover_flow()
+        self.check_config(config)  # again: a detected dialect may lack a knob the config sets
+        dialect = self._known_dialect()
         streamed = emit or bool(config.stop)
         completions: list[Completion] = []
         while len(completions) < config.n:
             want = 1 if self._one_choice_per_request else config.n - len(completions)
             seed = None if config.seed is None else config.seed + len(completions)
-            body = request_body(endpoint, model, payload, config, self._dialect, n=want, seed=seed,
+            body = request_body(endpoint, model, payload, config, dialect, n=want, seed=seed,
                                 stream=streamed, extra_body=self._extra_body)
             path = "/chat/completions" if endpoint == "chat" else "/completions"
             request = HttpRequest("POST", self.base_url + path, body)
@@ -299,19 +322,35 @@ class OpenAIBackend(Backend):
             for stream in ordered
         ]
 
-    def _model_flow(self) -> HttpFlow[str]:
-        if self.model is None:
+    def _discover_flow(self) -> HttpFlow[str]:
+        """The model name and the server's dialect, asked once; ``/v1/models`` tells both."""
+        if self.model is None or self._dialect is None:
             request = HttpRequest("GET", self.base_url + "/models")
             reply = yield from request_with_retries(request, self._retry)
-            self.model = parse_models(_json(reply, _what(request), self._limits), _what(request))
+            if self.model is None:
+                self.model = parse_models(_json(reply, _what(request), self._limits), _what(request))
+            if self._dialect is None:
+                ok = 200 <= reply.status < 300
+                listing = parse_json(reply.body, _what(request), self._limits.json) if ok else None
+                found = dialect_from_models(listing)
+                if found is None:
+                    found = yield from probe_dialect(self.base_url.removesuffix("/v1"), self._retry)
+                self._set_dialect(found)
         return self.model
 
+    def _known_dialect(self) -> Dialect:
+        assert self._dialect is not None, "_discover_flow sets it"
+        return self._dialect
+
     def _count_flow(self, text: str) -> HttpFlow[int]:
-        routes = (self._tokenize_route,) if self._tokenize_route else self._dialect.tokenize
+        if self._dialect is None:
+            yield from self._discover_flow()
+        dialect = self._known_dialect()
+        routes = (self._tokenize_route,) if self._tokenize_route else dialect.tokenize
         for route in routes:
             body: dict[str, Any] = {route.text_field: text}
             if route.sends_model:
-                body["model"] = yield from self._model_flow()
+                body["model"] = yield from self._discover_flow()
             request = HttpRequest("POST", self.base_url.removesuffix("/v1") + route.path, body)
             reply = yield from request_with_retries(request, self._retry)
             if reply.status in (404, 405):
@@ -321,7 +360,7 @@ class OpenAIBackend(Backend):
             return count
         raise UnsupportedKnobError(
             self.name, "count_tokens",
-            f"the {self._dialect.name!r} dialect knows no tokenize endpoint on {self.base_url}"
+            f"the {dialect.name!r} dialect knows no tokenize endpoint on {self.base_url}"
             if not routes else f"{self.base_url} has none of the tokenize endpoints {[r.path for r in routes]}",
         )
 
@@ -336,21 +375,19 @@ class OpenAIBackend(Backend):
         return drive_http(self._client, flow, self._limits)
 
     async def _adrive(self, flow: HttpFlow[T]) -> T:
-        return await adrive_http(self._async_client(), flow, self._limits)
+        return await adrive_http(await self._async_clients.get(), flow, self._limits)
 
     def _payload(self, prompt: str) -> Payload:
         return [{"role": "user", "content": prompt}] if self._endpoint == "chat" else prompt
 
-    def _async_client(self) -> httpx.AsyncClient:
-        """One async client per event loop: httpx connections belong to the loop that opened them."""
-        loop = asyncio.get_running_loop()
-        client = self._async_clients.get(loop)
-        if client is None:
-            transport = self._transport if isinstance(self._transport, httpx.AsyncBaseTransport) else None
-            client = httpx.AsyncClient(**self._client_options, transport=transport)
-            self._async_clients = {lp: c for lp, c in self._async_clients.items() if not lp.is_closed()}
-            self._async_clients[loop] = client
-        return client
+    def _run(self, driven: Generator[str, None, T]) -> T:
+        """Drive a sync flow to its value; a client closed under a call in flight is :class:`BackendClosedError`."""
+        try:
+            return _run(driven)
+        except RuntimeError:  # httpx: "Cannot send a request, as the client has been closed"
+            if self.closed:
+                raise BackendClosedError(f"the {self.name} backend was closed during the call") from None
+            raise
 
 
 class _ChoiceStream:
@@ -401,6 +438,16 @@ class _ChoiceStream:
             usage=Usage(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, cached_prompt_tokens=cached),
             latency_s=latency,
         )
+
+
+def _key_from_environment(variable: str | None) -> str | None:
+    """The API key in ``variable`` (which must then be set), else ``OPENAI_API_KEY`` if set."""
+    if variable is None:
+        return os.environ.get("OPENAI_API_KEY") or None
+    key = os.environ.get(variable)
+    if not key:
+        raise BackendSpecError(f"api_key_env={variable!r} names an environment variable that is not set")
+    return key
 
 
 def _api_root(base_url: str) -> str:

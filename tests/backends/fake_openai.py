@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 Handler = Callable[[httpx.Request], httpx.Response]
+PROBE_PATHS = ("/props", "/version", "/openapi.json")
 
 
 def completion(*texts: str, finish: str = "stop", prompt_tokens: int = 5, completion_tokens: int = 3) -> dict[str, Any]:
@@ -37,9 +38,15 @@ class FakeServer:
     or raise a transport error such as ``httpx.ConnectError``); the last item repeats.
     """
 
-    def __init__(self, *script: httpx.Response | Handler, models: tuple[str, ...] = ("fake-model",)) -> None:
+    def __init__(
+        self, *script: httpx.Response | Handler, models: tuple[str, ...] = ("fake-model",), owned_by: str = "someone",
+        probes: dict[str, Any] | None = None,
+    ) -> None:
         self.script = list(script)
         self.models = models
+        self.owned_by = owned_by
+        self.probes = probes or {}
+        """Answers to the dialect probes (``/props``, ``/version``, ``/openapi.json``); others are 404."""
         self.requests: list[httpx.Request] = []
         self.transport = httpx.MockTransport(self._handle)
 
@@ -55,7 +62,11 @@ class FakeServer:
     def _handle(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
         if request.url.path.endswith("/models"):
-            return httpx.Response(200, json={"object": "list", "data": [{"id": m} for m in self.models]})
+            listing = [{"id": m, "owned_by": self.owned_by} for m in self.models]
+            return httpx.Response(200, json={"object": "list", "data": listing})
+        if request.method == "GET" and request.url.path in PROBE_PATHS:
+            answer = self.probes.get(request.url.path)
+            return httpx.Response(200, json=answer) if answer is not None else httpx.Response(404)
         step = self.script[0] if len(self.script) == 1 else self.script.pop(0)
         return step(request) if callable(step) else step
 

@@ -139,7 +139,7 @@ def test_chat_template_and_special_tokens_come_from_the_gguf(llamacpp_backend: L
 def test_an_open_stream_blocks_other_calls_until_closed(llamacpp_backend: LlamaCppBackend) -> None:
     stream = llamacpp_backend.stream(PROMPT, max_new_tokens=16)
     next(iter(stream))
-    with pytest.raises(BackendError, match="already generating"):
+    with pytest.raises(BackendError, match="already busy in this thread"):
         llamacpp_backend.complete(PROMPT, max_new_tokens=2)
     stream.close()  # type: ignore[attr-defined]
     assert llamacpp_backend.complete(PROMPT, max_new_tokens=2).usage.completion_tokens >= 1

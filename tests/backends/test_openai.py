@@ -13,6 +13,7 @@ import pytest
 
 from promptlab.backends.openai import OpenAIBackend
 from promptlab.errors import (
+    BackendClosedError,
     BackendError,
     BackendSpecError,
     BackendUnavailableError,
@@ -26,6 +27,8 @@ URL = "http://fake.test/v1"
 
 
 def backend(server: FakeServer, **options: object) -> OpenAIBackend:
+    """A backend on ``server``; the strict ``openai`` dialect unless the test names one (or None: detect)."""
+    options.setdefault("dialect", "openai")
     return OpenAIBackend(URL, transport=server.transport, backoff=0.0, **options)  # type: ignore[arg-type]
 
 
@@ -323,3 +326,85 @@ def test_load_backend_builds_it_from_a_spec_without_touching_the_network() -> No
 
     llm = load_backend("openai:http://127.0.0.1:9/v1", dialect="vllm", model="m")
     assert isinstance(llm, OpenAIBackend) and "top_k" in llm.capabilities.knobs
+
+
+@pytest.mark.parametrize(
+    ("owner", "probes", "dialect"),
+    [
+        ("vllm", {}, "vllm"),
+        ("sglang", {}, "sglang"),
+        ("llamacpp", {}, "llama-cpp"),
+        ("me", {"/props": {"default_generation_settings": {}, "total_slots": 1}}, "llama-cpp"),
+        ("me", {"/version": {"version": "0.9.1"}}, "vllm"),
+        ("me", {"/openapi.json": {"info": {"title": "🦙 llama.cpp Python API"}}}, "llama-cpp"),
+        ("openai", {}, "openai"),
+    ],
+)
+def test_the_dialect_is_detected_from_the_server(owner: str, probes: dict[str, object], dialect: str) -> None:
+    server = FakeServer(httpx.Response(200, json=completion("x")), owned_by=owner, probes=probes)
+    llm = backend(server, dialect=None)
+    assert llm.dialect is None
+    llm.complete("hi")
+    assert llm.dialect == dialect
+    llm.complete("again")
+    assert server.paths.count("/v1/models") == 1  # asked once
+
+
+def test_after_detection_every_knob_is_sent_in_the_servers_spelling() -> None:
+    server = FakeServer(httpx.Response(200, json=completion("x")), owned_by="llamacpp")
+    backend(server, dialect=None).complete("hi", max_new_tokens=9, min_p=0.1)
+    body = server.bodies[0]
+    assert body["top_k"] == 0 and body["repeat_penalty"] == 1.0 and body["min_p"] == 0.1
+    assert body["top_p"] == 1.0 and body["temperature"] == 0.0 and body["typical_p"] == 1.0
+
+
+def test_a_knob_the_detected_dialect_lacks_is_refused_before_generating() -> None:
+    server = FakeServer(httpx.Response(200, json=completion("x")))
+    llm = backend(server, dialect=None)
+    with pytest.raises(UnsupportedKnobError, match="top_k.*'openai' server dialect"):
+        llm.complete("hi", top_k=5)
+    assert "/v1/completions" not in server.paths
+    with pytest.raises(UnsupportedKnobError, match="min_p"):  # now refused up front
+        llm.complete("hi", min_p=0.2)
+
+
+def test_close_closes_the_async_clients_of_every_event_loop() -> None:
+    server = FakeServer(httpx.Response(200, json=completion("x")))
+    llm = OpenAIBackend(URL, transport=AsyncOnly(server.transport), dialect="openai")
+    clients: list[httpx.AsyncClient] = []
+    for _ in range(2):
+        assert asyncio.run(llm.agenerate("hi"))[0].text == "x"
+        clients += llm.async_clients
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(llm.agenerate("hi"))  # a loop left open: close() must close its client
+    clients.append(llm.async_clients[-1])
+    assert len(set(map(id, clients))) == 3
+    assert [c.is_closed for c in clients] == [True, True, False]  # asyncio.run closed its loop's client
+    llm.close()
+    assert all(client.is_closed for client in clients)
+    loop.close()
+
+
+def test_aclose_closes_the_running_loops_client_and_later_calls_raise() -> None:
+    server = FakeServer(httpx.Response(200, json=completion("x")))
+
+    async def main() -> list[httpx.AsyncClient]:
+        async with OpenAIBackend(URL, transport=AsyncOnly(server.transport), dialect="openai") as llm:
+            await llm.agenerate("hi")
+            clients = llm.async_clients
+        with pytest.raises(BackendClosedError):
+            await llm.agenerate("hi")
+        return clients
+
+    clients = asyncio.run(main())
+    assert len(clients) == 1 and clients[0].is_closed
+
+
+class AsyncOnly(httpx.AsyncBaseTransport):
+    """An async face for a MockTransport (which implements both)."""
+
+    def __init__(self, inner: httpx.MockTransport) -> None:
+        self.inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self.inner.handle_async_request(request)
