@@ -2,8 +2,8 @@
 
 A *flow* is a generator that yields effects (:class:`Send`, :class:`OpenStream`,
 :class:`ReadLine`, :class:`CloseStream`, :class:`Sleep`, :class:`Emit`) and receives
-their results; transport failures (``httpx.RequestError``) are thrown into it at the
-effect that failed. :func:`drive_http` runs a flow on an ``httpx.Client``,
+their results; httpx's exceptions (:data:`HttpFailure`) are thrown into it at the effect
+that failed and translated there (:func:`translate`). :func:`drive_http` runs a flow on an ``httpx.Client``,
 :func:`adrive_http` on an ``httpx.AsyncClient``. Request building, retries, streaming and
 parsing live in the flow, so the sync and async faces of a backend share all of it.
 
@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from promptlab.errors import BackendUnavailableError, ServerResponseError
+from promptlab.errors import BackendError, BackendUnavailableError, ServerResponseError
 from promptlab.safe_json import JsonLimits
 
 T = TypeVar("T")
@@ -104,6 +104,9 @@ class Emit:
 HttpEffect = Send | OpenStream | ReadLine | CloseStream | Sleep | Emit
 HttpFlow = Generator[HttpEffect, Any, T]
 
+HttpFailure = (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError, httpx.CookieConflict)
+"""Every exception httpx raises: thrown into the flow at the effect that failed."""
+
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 UNAVAILABLE_STATUSES = frozenset({429, 502, 503, 504})
 
@@ -144,6 +147,8 @@ def request_with_retries(request: HttpRequest, policy: RetryPolicy, *, stream: b
                 ) from None
             yield Sleep(policy.delay(attempt))
             continue
+        except HttpFailure as exc:  # not worth retrying: a body that does not decode, a redirect loop
+            raise translate(exc, f"{request.method} {request.url}") from None
         if reply.status not in RETRY_STATUSES:
             return reply
         if last:
@@ -155,6 +160,14 @@ def request_with_retries(request: HttpRequest, policy: RetryPolicy, *, stream: b
             return reply
         yield Sleep(policy.delay(attempt, reply.headers.get("retry-after")))
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def translate(exc: Exception, what: str) -> BackendError:
+    """The promptlab error for an httpx exception: transport trouble is retryable, the rest is the server's."""
+    if isinstance(exc, httpx.TransportError):
+        return BackendUnavailableError(f"{what}: {_describe(exc)}")
+    detail = str(exc) or type(exc).__name__
+    return ServerResponseError(f"{what}: the response could not be read ({type(exc).__name__}: {detail})")
 
 
 def _describe(exc: httpx.TransportError) -> str:
@@ -272,7 +285,7 @@ def drive_http(client: httpx.Client, flow: HttpFlow[T], limits: HttpLimits | Non
     response: httpx.Response | None = None
     lines: Iterator[str] = iter(())
     value: Any = None
-    error: httpx.RequestError | None = None
+    error: Exception | None = None
     try:
         while True:
             try:
@@ -303,7 +316,7 @@ def drive_http(client: httpx.Client, flow: HttpFlow[T], limits: HttpLimits | Non
                 elif isinstance(effect, CloseStream) and response is not None:
                     watchdog.disarm()
                     response.close()
-            except httpx.RequestError as exc:
+            except HttpFailure as exc:
                 if time.monotonic() >= bounds.deadline:
                     raise bounds.late() from None
                 error = exc
@@ -320,7 +333,7 @@ async def adrive_http(client: httpx.AsyncClient, flow: HttpFlow[T], limits: Http
     response: httpx.Response | None = None
     lines: AsyncIterator[str] | None = None
     value: Any = None
-    error: httpx.RequestError | None = None
+    error: Exception | None = None
     try:
         while True:
             try:
@@ -348,7 +361,7 @@ async def adrive_http(client: httpx.AsyncClient, flow: HttpFlow[T], limits: Http
                         await response.aclose()
             except TimeoutError:
                 raise bounds.late() from None
-            except httpx.RequestError as exc:
+            except HttpFailure as exc:
                 if time.monotonic() >= bounds.deadline:
                     raise bounds.late() from None
                 error = exc

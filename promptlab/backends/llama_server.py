@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import socket
 import subprocess
 import sys
@@ -16,7 +17,10 @@ import httpx
 
 from promptlab.backends.embedded import embedded_model_path
 from promptlab.backends.llamacpp import default_threads
-from promptlab.errors import BackendUnavailableError
+from promptlab.errors import BackendUnavailableError, MissingDependencyError
+
+SERVER_PACKAGES = ("llama_cpp", "fastapi", "uvicorn", "sse_starlette", "starlette_context", "pydantic_settings")
+"""What ``python -m llama_cpp.server`` imports (the ``server`` extra)."""
 
 __all__ = ["llama_server"]
 
@@ -36,6 +40,9 @@ def llama_server(
     ``--interrupt_requests False``: by default a new request cuts off the one in flight.
     Raises BackendUnavailableError with the server's log when it exits or does not answer in time.
     """
+    for package in SERVER_PACKAGES:
+        if importlib.util.find_spec(package) is None:
+            raise MissingDependencyError("llama_server (llama-cpp-python's OpenAI server)", package, "server")
     model = Path(model_path) if model_path is not None else embedded_model_path()
     n_threads = str(threads or default_threads())
     port = _free_port()

@@ -24,6 +24,7 @@ import httpx
 from promptlab.backends._exchange import (
     CloseStream,
     Emit,
+    HttpFailure,
     HttpFlow,
     HttpLimits,
     HttpReply,
@@ -33,6 +34,7 @@ from promptlab.backends._exchange import (
     adrive_http,
     drive_http,
     request_with_retries,
+    translate,
 )
 from promptlab.backends._loop_clients import LoopClients
 from promptlab.backends._openai_constraints import CARRIED
@@ -285,8 +287,8 @@ class OpenAIBackend(Backend):
         while True:
             try:
                 line: str | None = yield ReadLine()
-            except httpx.RequestError as exc:
-                raise BackendUnavailableError(f"{what}: the stream broke off: {exc or type(exc).__name__}") from None
+            except HttpFailure as exc:
+                raise translate(exc, f"{what}: the stream broke off") from None
             if line is None:
                 break
             event = parse_event(line, endpoint, what, self._limits.json)

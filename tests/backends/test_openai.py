@@ -408,3 +408,40 @@ class AsyncOnly(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         return await self.inner.handle_async_request(request)
+
+
+@pytest.mark.parametrize(
+    ("failure", "error"),
+    [
+        (httpx.DecodingError("bad gzip"), ServerResponseError),
+        (httpx.TooManyRedirects("loop"), ServerResponseError),
+        (httpx.RemoteProtocolError("peer closed"), BackendUnavailableError),
+        (httpx.ReadTimeout("slow"), BackendUnavailableError),
+    ],
+)
+@pytest.mark.parametrize("stop", [(), ("\n",)], ids=["unary", "streamed"])
+def test_every_httpx_exception_is_translated(failure: Exception, error: type[Exception], stop: tuple[str, ...]) -> None:
+    def fail(request: httpx.Request) -> httpx.Response:
+        raise failure
+
+    with pytest.raises(error, match=type(failure).__name__ if error is ServerResponseError else "."):
+        backend(FakeServer(fail), model="m", max_retries=1).complete("hi", stop=stop)
+
+
+def test_a_stream_that_fails_to_decode_midway_is_a_server_error() -> None:
+    def body() -> Iterator[bytes]:
+        yield sse(chunk(" a"))[:20]
+        raise httpx.DecodingError("bad chunk")
+
+    server = FakeServer(httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body()))
+    with pytest.raises(ServerResponseError, match="stream broke off.*DecodingError"):
+        backend(server, model="m").complete("hi", stop=["\n"])
+
+
+def test_async_calls_translate_httpx_exceptions_too() -> None:
+    def fail(request: httpx.Request) -> httpx.Response:
+        raise httpx.TooManyRedirects("loop")
+
+    llm = OpenAIBackend(URL, transport=AsyncOnly(FakeServer(fail).transport), model="m", dialect="openai")
+    with pytest.raises(ServerResponseError, match="TooManyRedirects"):
+        asyncio.run(llm.agenerate("hi"))

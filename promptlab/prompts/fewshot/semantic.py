@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from promptlab.errors import ConfigError, ModelLoadError
+from promptlab.errors import ConfigError, ModelLoadError, requires
 from promptlab.prompts.fewshot.examples import Example
 from promptlab.prompts.fewshot.selectors import ExampleKey, PoolSelector, question_of, rank_by_score
 
@@ -79,12 +79,8 @@ class SentenceEmbedder:
         path = self.model_path or default_embedding_model_path()
         if not (path / "config.json").is_file():
             raise ModelLoadError(f"{str(path)!r} is not a sentence-transformers model directory (no config.json)")
-        try:
+        with requires("embeddings", "the similarity and MMR example selectors"):
             from sentence_transformers import SentenceTransformer
-        except ImportError as exc:
-            raise ModelLoadError(
-                "sentence-transformers is not installed: pip install 'promptlab[embeddings]'"
-            ) from exc
         try:
             return SentenceTransformer(str(path), device=self.device, local_files_only=True)
         except Exception as exc:  # translate whatever the loader raises
