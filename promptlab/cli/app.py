@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
+from promptlab.cli.console import OneLineErrors, configure_output, version_callback
 from promptlab.cli.datasets import list_datasets
 from promptlab.cli.demo import demo
 from promptlab.cli.eval import eval_command, report_command
@@ -22,6 +25,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    cls=OneLineErrors,
 )
 app.command()(demo)
 app.command()(generate)
@@ -37,8 +41,14 @@ app.command()(sandbox)
 
 
 @app.callback()
-def root() -> None:
+def root(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what promptlab does (info level).")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Log errors only, no warnings.")] = False,
+    version: Annotated[bool | None, typer.Option(
+        "--version", callback=version_callback, is_eager=True, help="Print the version and exit.")] = None,
+) -> None:
     """Prompting strategies (CoT, PAL, ReAct) on local, quantized and remote language models."""
+    configure_output(verbose=verbose, quiet=quiet)
 
 
 def main() -> None:

@@ -10,8 +10,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.syntax import Syntax
 
-from promptlab.backends import load_backend
-from promptlab.cli.common import friendly_errors
+from promptlab.cli.common import BackendOptionOpt, friendly_errors, open_backend
 from promptlab.runners.pal import PALRunner
 from promptlab.tracing import Step
 
@@ -24,6 +23,7 @@ def demo(
     question: Annotated[str, typer.Option(help="The math word problem to solve.")] = DEMO_QUESTION,
     backend: Annotated[str, typer.Option(help="Backend spec; the default is the embedded SmolLM2 model.")]
     = "llamacpp",
+    backend_option: BackendOptionOpt = None,
     max_new_tokens: Annotated[int, typer.Option(help="Most tokens for the generated program.")] = 200,
 ) -> None:
     """Solve a word problem with PAL: the model writes Python, a sandbox runs it."""
@@ -37,7 +37,7 @@ def demo(
     console.print(f"[bold]Question:[/bold] {question}\n")
     with friendly_errors():
         started = time.perf_counter()
-        with console.status(f"loading backend {backend!r}"), load_backend(backend) as engine:
+        with open_backend(backend, backend_option) as engine:
             console.print(f"[dim]backend {engine.name} ready in {time.perf_counter() - started:.1f} s[/dim]")
             runner = PALRunner(engine, max_new_tokens=max_new_tokens)
             prompt_tokens = engine.count_tokens(runner.prompt(question))

@@ -18,8 +18,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from promptlab.backends import load_backend
-from promptlab.cli.common import fail, friendly_errors
+from promptlab.cli.common import BackendOptionOpt, fail, friendly_errors, open_backend
 from promptlab.eval.api import default_out_dir, run_eval
 from promptlab.eval.checkpoint import ItemResult
 from promptlab.eval.datasets import Dataset, Task, dataset_names, load_dataset
@@ -35,6 +34,7 @@ def eval_command(
     dataset: Annotated[str, typer.Argument(help=f"A dataset name ({_DATASETS}) or a JSON/JSONL file.")],
     strategy: Annotated[str, typer.Option(help=f"One of: {', '.join(STRATEGIES)}.")] = "direct",
     backend: Annotated[str, typer.Option(help="Backend spec, e.g. llamacpp, openai:URL, mock:FILE.")] = "llamacpp",
+    backend_option: BackendOptionOpt = None,
     out: Annotated[Path | None, typer.Option(help="Directory for eval.json, results.jsonl, traces.jsonl and the "
                                                   "report (default: runs/DATASET-STRATEGY).")] = None,
     limit: Annotated[int | None, typer.Option(help="Only the first K items.", min=1)] = None,
@@ -65,7 +65,7 @@ def eval_command(
                        f"{'; '.join(data.skipped[:3])}{' ...' if len(data.skipped) > 3 else ''}", err=True)
         options = _runner_options(option or [])
         directory = out if out is not None else default_out_dir(data.name, strategy)
-        with load_backend(backend) as engine, _Progress(directory, progress) as bar:
+        with open_backend(backend, backend_option) as engine, _Progress(directory, progress) as bar:
             try:
                 run = run_eval(data, strategy=strategy, backend=engine, backend_spec=backend, out=directory,
                                limit=limit, n=n, concurrency=concurrency, options=options, force=force,

@@ -13,8 +13,18 @@ from typing import Annotated, Literal
 
 import typer
 
-from promptlab.backends import Backend, load_backend
-from promptlab.cli.common import fail, friendly_errors, print_json
+from promptlab.backends import Backend
+from promptlab.cli.common import (
+    BackendOptionOpt,
+    StreamOpt,
+    fail,
+    friendly_errors,
+    open_backend,
+    print_json,
+    streaming_wanted,
+    text_argument,
+)
+from promptlab.cli.echo import EchoBackend
 from promptlab.prompts.fewshot import (
     BM25Selector,
     ExampleSelector,
@@ -55,7 +65,7 @@ __all__ = [
 run_app = typer.Typer(help="Answer a question with a reasoning strategy and print the answer.",
                       no_args_is_help=True)
 
-QuestionArg = Annotated[str, typer.Argument(help="The question to answer.")]
+QuestionArg = Annotated[str, typer.Argument(help="The question to answer; - reads it from standard input.")]
 BackendOpt = Annotated[str, typer.Option(help="Backend spec, e.g. llamacpp, mock:FILE.json, openai:URL.")]
 NOpt = Annotated[int, typer.Option("--n", "-n", min=1, help="Samples to vote over (self-consistency).")]
 TemperatureOpt = Annotated[float | None, typer.Option(help="Sampling temperature (default: 0, or 0.7 when n > 1).")]
@@ -81,10 +91,20 @@ def selector_for(examples: Path | None, shots: int | None, selector: SelectorNam
     return kinds[selector](pool, k=shots)
 
 
-def run_on(spec: str, question: str, trace: Path | None, make_runner: Callable[[Backend], Runner]) -> RunResult:
-    """Load the backend ``spec`` names, answer ``question`` with the runner built on it, close the backend."""
-    with load_backend(spec) as engine:
-        return make_runner(engine).run(question, trace=trace)
+def run_on(spec: str, options: list[str] | None, question: str, trace: Path | None,
+           make_runner: Callable[[Backend], Runner], *, echo: bool = False) -> RunResult:
+    """Load the backend ``spec`` names, answer ``question`` with the runner built on it, close the backend.
+
+    ``echo``: show the model's text on stdout as it is generated (display only, see :class:`EchoBackend`).
+    """
+    text = text_argument(question, "question")
+    with open_backend(spec, options) as engine:
+        return make_runner(EchoBackend(engine) if echo else engine).run(text, trace=trace)
+
+
+def echo_wanted(stream: bool, json_output: bool, trace: Path | None) -> bool:
+    """Stream a run's model text: on a terminal, unless the run's JSON or trace is kept (they need exact usage)."""
+    return streaming_wanted(stream) and not json_output and trace is None
 
 
 def report(result: RunResult, json_output: bool) -> None:
@@ -107,6 +127,7 @@ def report(result: RunResult, json_output: bool) -> None:
 def cot(
     question: QuestionArg,
     backend: BackendOpt = "llamacpp",
+    backend_option: BackendOptionOpt = None,
     n: NOpt = 1,
     temperature: TemperatureOpt = None,
     max_new_tokens: MaxTokensOpt = None,
@@ -117,13 +138,14 @@ def cot(
     answer_regex: Annotated[str | None, typer.Option(help="Read the answer with this regex (group 1).")] = None,
     json_output: JsonOpt = False,
     trace: TraceOpt = None,
+    stream: StreamOpt = True,
 ) -> None:
     """Chain-of-thought with few-shot exemplars (default: 8 GSM8K ones); --n N votes over N samples."""
     with friendly_errors():
         chosen = selector_for(examples, shots, selector)
-        result = run_on(backend, question, trace, lambda engine: ChainOfThoughtRunner(
+        result = run_on(backend, backend_option, question, trace, lambda engine: ChainOfThoughtRunner(
             engine, examples=chosen, n=n, temperature=temperature, max_new_tokens=max_new_tokens, seed=seed,
-            extractor=answer_regex or default_extractor))
+            extractor=answer_regex or default_extractor), echo=echo_wanted(stream, json_output, trace))
     report(result, json_output)
 
 
@@ -131,6 +153,7 @@ def cot(
 def pal(
     question: QuestionArg,
     backend: BackendOpt = "llamacpp",
+    backend_option: BackendOptionOpt = None,
     n: NOpt = 1,
     temperature: TemperatureOpt = None,
     max_new_tokens: MaxTokensOpt = None,
@@ -143,11 +166,13 @@ def pal(
     selector: SelectorOpt = "fixed",
     json_output: JsonOpt = False,
     trace: TraceOpt = None,
+    stream: StreamOpt = True,
 ) -> None:
     """Program-aided LM: the model writes solution(), the sandbox runs it; --n N votes over N programs."""
     with friendly_errors():
         chosen = selector_for(examples, shots, selector)
-        result = run_on(backend, question, trace, lambda engine: PALRunner(
+        result = run_on(backend, backend_option, question, trace, lambda engine: PALRunner(
             engine, examples=chosen, n=n, temperature=temperature, max_new_tokens=max_new_tokens, seed=seed,
-            max_retries=max_retries, timeout=timeout, memory_mb=memory_mb))
+            max_retries=max_retries, timeout=timeout, memory_mb=memory_mb),
+            echo=echo_wanted(stream, json_output, trace))
     report(result, json_output)

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from promptlab.backends import Backend
-from promptlab.cli.common import fail, friendly_errors
+from promptlab.cli.common import BackendOptionOpt, StreamOpt, fail, friendly_errors, log
 from promptlab.cli.run import (
     BackendOpt,
     JsonOpt,
@@ -19,12 +19,14 @@ from promptlab.cli.run import (
     SeedOpt,
     TemperatureOpt,
     TraceOpt,
+    echo_wanted,
     report,
     run_on,
 )
 from promptlab.runners.cot import ChainOfThoughtRunner
 from promptlab.runners.react import ReActRunner
 from promptlab.runners.react_json import ChatReActRunner
+from promptlab.runners.result import RunResult
 from promptlab.tools import WIKIPEDIA_API_URL, Calculator, PythonTool, Retriever, Tool, WikipediaEnv
 
 __all__ = ["TOOL_NAMES", "load_documents", "react", "tool_factory"]
@@ -35,6 +37,7 @@ TOOL_NAMES = ("wikipedia", "calculator", "python", "retriever")
 def react(
     question: QuestionArg,
     backend: BackendOpt = "llamacpp",
+    backend_option: BackendOptionOpt = None,
     tools: Annotated[str, typer.Option(help=f"Comma-separated tools: {', '.join(TOOL_NAMES)}.")] = "wikipedia",
     max_steps: Annotated[int, typer.Option(min=1, help="Most Thought/Action/Observation steps.")] = 7,
     wiki_url: Annotated[str, typer.Option(help="MediaWiki API endpoint of the Wikipedia tool.")] = WIKIPEDIA_API_URL,
@@ -51,6 +54,7 @@ def react(
     seed: SeedOpt = None,
     json_output: JsonOpt = False,
     trace: TraceOpt = None,
+    stream: StreamOpt = True,
 ) -> None:
     """ReAct (Yao et al., 2023): interleave reasoning and tool calls until the model gives an answer."""
     with friendly_errors():
@@ -65,8 +69,25 @@ def react(
             return runner_class(engine, tools=factory, max_steps=max_steps, fallback=fallback,
                                 temperature=temperature, max_new_tokens=max_new_tokens, seed=seed)
 
-        result = run_on(backend, question, trace, build)
+        result = flag_tool_errors(run_on(backend, backend_option, question, trace, build,
+                                         echo=echo_wanted(stream, json_output, trace)))
     report(result, json_output)
+    if result.status == "tool_errors":
+        raise typer.Exit(1)
+
+
+def flag_tool_errors(result: RunResult) -> RunResult:
+    """Status ``tool_errors`` (and a warning) when the agent called tools and every call failed.
+
+    Its answer then rests on no evidence, however confident it sounds.
+    """
+    kinds = [step.data.get("observation_kind") for step in result.trace.steps
+             if step.kind == "action" and step.observation is not None]
+    if not kinds or any(kind == "ok" for kind in kinds):
+        return result
+    log.warning("every tool call failed (%d of %d: %s); the answer is not backed by any observation",
+                len(kinds), len(kinds), ", ".join(sorted(set(map(str, kinds)))))
+    return result.model_copy(update={"status": "tool_errors"})
 
 
 def tool_factory(spec: str, wiki_url: str, wiki_timeout: float,

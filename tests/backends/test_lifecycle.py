@@ -21,7 +21,7 @@ from promptlab.backends.base import Backend
 from promptlab.backends.mock import MockBackend
 from promptlab.errors import BackendClosedError
 
-PROMPTS = [f"Question {i}: what is {i} + {i}? Answer:" for i in range(8)]
+PROMPTS = [f"Question {i}: what is {i} + {i}? Answer:" for i in range(4)]
 
 
 def _mock() -> Backend:
@@ -84,18 +84,18 @@ def test_every_call_after_close_raises_backend_closed(engine: Backend) -> None:
 
 
 def test_a_thread_pool_on_one_backend_gets_the_answers_of_lone_calls(engine: Backend) -> None:
-    alone = [engine.complete(p, max_new_tokens=6).text for p in PROMPTS]
+    alone = [engine.complete(p, max_new_tokens=4).text for p in PROMPTS]
     with ThreadPoolExecutor(max_workers=4) as pool:
-        together = list(pool.map(lambda p: engine.complete(p, max_new_tokens=6).text, PROMPTS))
+        together = list(pool.map(lambda p: engine.complete(p, max_new_tokens=4).text, PROMPTS))
     assert together == alone
     assert len(set(alone)) > 1  # the prompts differ, so a mixed-up answer would show
 
 
 def test_asyncio_tasks_on_one_backend_get_the_answers_of_lone_calls(engine: Backend) -> None:
-    alone = [engine.complete(p, max_new_tokens=6).text for p in PROMPTS[:4]]
+    alone = [engine.complete(p, max_new_tokens=4).text for p in PROMPTS[:4]]
 
     async def together() -> list[str]:
-        results = await asyncio.gather(*(engine.agenerate(p, max_new_tokens=6) for p in PROMPTS[:4]))
+        results = await asyncio.gather(*(engine.agenerate(p, max_new_tokens=4) for p in PROMPTS[:4]))
         return [r[0].text for r in results]
 
     assert asyncio.run(together()) == alone

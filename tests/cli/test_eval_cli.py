@@ -117,14 +117,14 @@ def test_a_backend_that_dies_stops_the_run_and_the_rerun_finishes(tmp_path: Path
     data, script = _files(tmp_path, [])
     answers = {f"{i} + {i}?": str(2 * i) for i in range(1, 5)}
     responder = lambda prompt: next(a for q, a in answers.items() if q in prompt)  # noqa: E731
-    monkeypatch.setattr("promptlab.cli.eval.load_backend", lambda spec: Dying(default=responder))
+    monkeypatch.setattr("promptlab.cli.common.load_backend", lambda spec: Dying(default=responder))
     out = tmp_path / "out"
     first = _eval(data, script, out)
     assert first.exit_code == 2
     assert "stopped early with 2 item(s) left" in first.stderr and "connection refused" in first.stderr
     assert "rerun the same command" in first.stderr
     assert (out / "report.md").exists(), "a partial report is written"
-    monkeypatch.setattr("promptlab.cli.eval.load_backend", lambda spec: MockBackend(default=responder))
+    monkeypatch.setattr("promptlab.cli.common.load_backend", lambda spec: MockBackend(default=responder))
     second = _eval(data, script, out)
     assert second.exit_code == 0, second.output
     assert "2 of 4 items already done" in second.stderr and "accuracy 100.0% on 4 items" in second.stdout
@@ -151,7 +151,7 @@ def test_items_that_ended_in_error_are_counted_with_the_retry_hint(tmp_path: Pat
         return str(2 * int(prompt.split(" + ")[0].split()[-1]))
 
     data, script = _files(tmp_path, [])
-    monkeypatch.setattr("promptlab.cli.eval.load_backend", lambda spec: MockBackend(default=answer))
+    monkeypatch.setattr("promptlab.cli.common.load_backend", lambda spec: MockBackend(default=answer))
     some = _eval(data, script, tmp_path / "some")
     assert some.exit_code == 0, some.output
     assert "1 of 4 item(s) ended in an error" in some.stderr and "--retry-errors" in some.stderr
@@ -165,7 +165,7 @@ def test_every_item_in_error_exits_non_zero(tmp_path: Path, monkeypatch) -> None
         raise ValueError("no answer for you")
 
     data, script = _files(tmp_path, [])
-    monkeypatch.setattr("promptlab.cli.eval.load_backend", lambda spec: MockBackend(default=broken))
+    monkeypatch.setattr("promptlab.cli.common.load_backend", lambda spec: MockBackend(default=broken))
     result = _eval(data, script, tmp_path / "all")
     assert result.exit_code == 1
     assert "4 of 4 item(s) ended in an error" in result.stderr
