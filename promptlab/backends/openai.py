@@ -83,7 +83,7 @@ class OpenAIBackend(Backend):
     ``dialect`` names how the server spells knobs beyond the OpenAI core: ``"openai"``
     (no top_k / repetition_penalty / min_p), ``"vllm"``, ``"sglang"``, ``"llama-cpp"``
     (llama-cpp-python's and llama.cpp's servers); None asks the server at the first call
-    (:mod:`promptlab.backends.openai_detect`). ``api_key`` defaults to the environment
+    (:mod:`promptlab.backends._openai_detect`). ``api_key`` defaults to the environment
     variable ``api_key_env`` (``OPENAI_API_KEY`` when not given; a variable named
     explicitly must be set), so keys need not be written in code or on a command line. ``use_chat=True`` sends
     :meth:`generate` prompts to ``/chat/completions`` as one user message, for

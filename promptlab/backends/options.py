@@ -23,6 +23,8 @@ from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from promptlab.errors import BackendSpecError
 
+__all__ = ["bind_options", "split_spec", "with_options"]
+
 _NONE_WORDS = frozenset({"none", "null"})
 
 

@@ -14,6 +14,8 @@ from typer._click.exceptions import NoArgsIsHelpError, UsageError  # typer >= 0.
 from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
+__all__ = ["QUIET_PROGRESS", "OneLineErrors", "configure_output", "version_callback"]
+
 QUIET_PROGRESS = {"TQDM_DISABLE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
 """Environment that turns off tqdm, huggingface_hub and transformers progress bars (read when they start)."""
 

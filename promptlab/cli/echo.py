@@ -9,6 +9,8 @@ from promptlab.backends.base import Backend, Completion, FinishReason, ToolChoic
 from promptlab.chat import Message, ToolSchema
 from promptlab.config import GenerationConfig
 
+__all__ = ["EchoBackend"]
+
 
 class EchoBackend(WrappingBackend):
     """Streams each single-completion call of ``inner`` to ``sink`` while the runner waits for it.

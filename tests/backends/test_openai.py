@@ -361,7 +361,7 @@ def test_after_detection_every_knob_is_sent_in_the_servers_spelling() -> None:
 def test_a_knob_the_detected_dialect_lacks_is_refused_before_generating() -> None:
     server = FakeServer(httpx.Response(200, json=completion("x")))
     llm = backend(server, dialect=None)
-    with pytest.raises(UnsupportedKnobError, match="top_k.*'openai' server dialect"):
+    with pytest.raises(UnsupportedKnobError, match=r"top_k.*'openai' server dialect"):
         llm.complete("hi", top_k=5)
     assert "/v1/completions" not in server.paths
     with pytest.raises(UnsupportedKnobError, match="min_p"):  # now refused up front
@@ -434,7 +434,7 @@ def test_a_stream_that_fails_to_decode_midway_is_a_server_error() -> None:
         raise httpx.DecodingError("bad chunk")
 
     server = FakeServer(httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body()))
-    with pytest.raises(ServerResponseError, match="stream broke off.*DecodingError"):
+    with pytest.raises(ServerResponseError, match=r"stream broke off.*DecodingError"):
         backend(server, model="m").complete("hi", stop=["\n"])
 
 

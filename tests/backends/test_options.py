@@ -74,7 +74,7 @@ def test_load_backend_passes_spec_options_to_the_openai_backend() -> None:
 def test_load_backend_rejects_unknown_options_for_every_kind(tmp_path: Path) -> None:
     script = tmp_path / "s.json"
     script.write_text('["a"]')
-    with pytest.raises(BackendSpecError, match="the openai backend has no option 'n_ctx'; valid options: .*dialect"):
+    with pytest.raises(BackendSpecError, match=r"the openai backend has no option 'n_ctx'; valid options: .*dialect"):
         load_backend("openai:http://127.0.0.1:9/v1?n_ctx=5")
     with pytest.raises(BackendSpecError, match="the mock backend has no option 'x'; valid options: none"):
         load_backend(f"mock:{script}?x=1")
@@ -90,7 +90,7 @@ def test_an_api_key_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) 
         assert llm._client.headers["authorization"] == "Bearer sk-env"  # type: ignore[attr-defined]
     with load_backend("openai:http://127.0.0.1:9/v1?api_key_env=MY_KEY") as llm:
         assert llm._client.headers["authorization"] == "Bearer sk-mine"  # type: ignore[attr-defined]
-    with pytest.raises(BackendSpecError, match="'NOPE'.*not set"):
+    with pytest.raises(BackendSpecError, match=r"'NOPE'.*not set"):
         load_backend("openai:http://127.0.0.1:9/v1?api_key_env=NOPE")
 
 
@@ -98,5 +98,5 @@ def test_an_api_key_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) 
 def test_llamacpp_options_reach_llama_cpp() -> None:
     with load_backend("llamacpp?n_ctx=1024&n_batch=64&seed=3") as llm:
         assert llm.n_ctx == 1024  # type: ignore[attr-defined]
-    with pytest.raises(BackendSpecError, match="no option 'n_cxt'.*n_gpu_layers"):
+    with pytest.raises(BackendSpecError, match=r"no option 'n_cxt'.*n_gpu_layers"):
         load_backend("llamacpp?n_cxt=1024")
