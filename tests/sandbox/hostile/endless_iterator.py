@@ -1,5 +1,5 @@
-# expect: memory
-# materialising an endless iterator
+# expect: memory|timeout
+# materialising an endless iterator (under heavy host load the wall clock may fire before the memory limit)
 import itertools
 def solution():
     return list(itertools.count())
