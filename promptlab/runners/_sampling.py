@@ -22,8 +22,11 @@ from promptlab.runners.result import RunResult
 from promptlab.runners.voting import majority_vote
 from promptlab.tracing import TraceRecorder
 
-SELF_CONSISTENCY_DEFAULTS: dict[str, Any] = {"temperature": 0.7}
-"""Knobs used when ``n > 1`` samples are asked for and the caller chose no sampling temperature."""
+SELF_CONSISTENCY_DEFAULTS: dict[str, Any] = {"temperature": 0.3}
+"""Knobs used when ``n > 1`` samples are asked for and the caller chose no sampling temperature.
+
+0.3, not the 0.5-0.7 of Wang et al.: on the embedded SmolLM2-135M, PAL samples at 0.7 mostly
+fail or disagree and their vote loses to one greedy sample (BENCHMARKS.md, *Sampling sweep*)."""
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,7 @@ class Adaptive:
     """
 
     round_size: int = 2
-    confidence: float | None = None
+    confidence: float | None = 0.6
     min_votes: int = 3
 
     def __post_init__(self) -> None:

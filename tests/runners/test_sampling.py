@@ -38,11 +38,11 @@ def says(*answers: str) -> list[str]:
 ])
 def test_the_leader_is_decided_only_when_it_cannot_be_overtaken(
         answers: list[str | None], remaining: int, expected: str | None) -> None:
-    assert Adaptive().stop_reason(answers, remaining) == expected
+    assert Adaptive(confidence=None).stop_reason(answers, remaining) == expected
 
 
 def test_confidence_stops_once_the_leader_holds_its_share() -> None:
-    rule = Adaptive(confidence=0.6, min_votes=3)
+    rule = Adaptive()  # the default: confidence 0.6 once 3 votes are in
     assert rule.stop_reason(["4", "4"], 6) is None  # fewer than min_votes
     assert rule.stop_reason(["4", "4", "5"], 5) == "confident"
     assert rule.stop_reason(["4", "5", "6"], 5) is None
@@ -50,7 +50,7 @@ def test_confidence_stops_once_the_leader_holds_its_share() -> None:
 
 def test_adaptive_rounds_stop_early_and_say_why() -> None:
     backend = ConfigLog(says("4", "4", "4", "4", "9", "9", "9", "9"))
-    result = ChainOfThoughtRunner(backend, n=8, adaptive=True, seed=10).run("q")
+    result = ChainOfThoughtRunner(backend, n=8, adaptive={"confidence": None}, seed=10).run("q")
     assert (result.answer, result.samples) == ("4", 4)
     assert [c.n for c in backend.configs] == [2, 2]
     assert [c.seed for c in backend.configs] == [10, 12]  # the seeds one batched call would use
