@@ -146,12 +146,14 @@ def report_command(
     directories: Annotated[list[Path], typer.Argument(help="Evaluation directories to compare.")],
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Directory for report.md and report.html "
                                                 "(default: the evaluation directory, when there is one).")] = None,
+    common: Annotated[bool, typer.Option("--common", help="Score every evaluation on the items they all have "
+                                         "(compares runs that stopped at different points).")] = False,
 ) -> None:
-    """Write a Markdown and an HTML report comparing evaluation directories."""
+    """Write a Markdown and an HTML report comparing evaluation directories side by side."""
     if output is None:
         if len(directories) != 1:
             fail("comparing several evaluations needs --output DIR")
         output = directories[0]
     with friendly_errors():
-        markdown, page = write_report(directories, output)
+        markdown, page = write_report(directories, output, common=common)
     typer.echo(f"report: {markdown} and {page}")

@@ -94,9 +94,19 @@ def summarize(directory: str | Path) -> EvalSummary:
     return EvalSummary(directory=path, config=load_config(path), results=load_results(path))
 
 
-def write_report(directories: Sequence[str | Path], output: str | Path) -> tuple[Path, Path]:
-    """Write ``report.md`` and ``report.html`` for these evaluations into ``output``; returns both paths."""
+def common_items(summaries: Sequence[EvalSummary]) -> list[EvalSummary]:
+    """The summaries restricted to the items every one of them has (runs stopped early compare fairly)."""
+    shared = set.intersection(*({r.id for r in s.results} for s in summaries)) if summaries else set()
+    return [EvalSummary(s.directory, s.config, [r for r in s.results if r.id in shared]) for s in summaries]
+
+
+def write_report(directories: Sequence[str | Path], output: str | Path, *, common: bool = False
+                 ) -> tuple[Path, Path]:
+    """Write ``report.md`` and ``report.html`` for these evaluations into ``output``; returns both paths.
+    ``common``: score every evaluation on the items they all have."""
     summaries = [summarize(d) for d in directories]
+    if common:
+        summaries = common_items(summaries)
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
     markdown, page = out / "report.md", out / "report.html"

@@ -114,20 +114,26 @@ def normalize_answer(text: str) -> str:
 
 
 def answer_is(text: str) -> str | None:
-    """The span after the last "The answer is" (the CoT exemplars' convention): a rationale that
-    states several answers corrects itself, so its last statement counts.
+    """The span after the last "The answer is" that states a number (the CoT exemplars'
+    convention): a rationale that states several answers corrects itself, so its last
+    statement counts, but "the answer is not 37" states none and the one before it counts.
+    Without any numeric statement, the span after the last "The answer is".
 
     When that span starts with a number, only the number is kept
     ("The answer is 18 because..." gives "18").
     """
-    heads = [m for m in _ANSWER_IS.finditer(text) if m.end() < len(text)]
-    if not heads:
-        return None
-    span = _SENTENCE_END.split(text[heads[-1].end():], maxsplit=1)[0].strip()
+    spans = [_answer_span(text[m.end():]) for m in _ANSWER_IS.finditer(text) if m.end() < len(text)]
+    numeric = [span for span in spans if parse_number(span) is not None]
+    return (numeric or spans or [""])[-1] or None
+
+
+def _answer_span(rest: str) -> str:
+    """The answer a statement gives: its first sentence, a ``\\boxed{}`` in it, or the number it starts with."""
+    span = _SENTENCE_END.split(rest, maxsplit=1)[0].strip()
     span = boxed(span) or span
     if parse_number(span) is None and (lead := _NUMBER_IN_TEXT.match(span)):
         return lead[0]
-    return span or None
+    return span
 
 
 def last_number(text: str) -> str | None:

@@ -52,3 +52,16 @@ def test_histogram_and_bars_are_valid_svg() -> None:
     assert "no data" in histogram([], title="empty")
     assert "one &lt;b&gt;" in bar_chart(["one <b>"], [0.5], title="t") and "50.0%" in bar_chart(["x"], [0.5], title="t")
     assert "<rect" in histogram([3.0, 3.0], title="same")
+
+
+def test_report_shows_confidence_intervals_and_compares_common_items(sums: Dataset, tmp_path: Path) -> None:
+    good = _evaluate(sums, tmp_path / "good", "good")
+    partial = tmp_path / "partial"
+    with Checkpoint.open(partial, config_for(sums, "partial")) as checkpoint:
+        run_evaluation(sums, EchoRunner(MockBackend(default=addition)), checkpoint, limit=4)
+    md = write_report([good, partial], tmp_path / "all")[0].read_text()
+    assert "| 10 | 90.0% | 59.6% - 98.2% |" in md  # 9 of 10: Wilson's 95% interval
+    assert "| 95% CI | F1 | samples / item | tokens / item | s / item |" in md
+    common = write_report([good, partial], tmp_path / "common", common=True)[0].read_text()
+    rows = [line for line in common.splitlines() if line.startswith(("| good |", "| partial |"))]
+    assert len(rows) == 2 and all("| 4 |" in row for row in rows)
