@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
+from promptlab.backends.mock import MockBackend
 from promptlab.errors import ConfigError
 from promptlab.runners.answers import (
     answer_is,
@@ -16,6 +20,7 @@ from promptlab.runners.answers import (
     parse_number,
     regex_extractor,
 )
+from promptlab.runners.cot import ChainOfThoughtRunner
 
 
 @pytest.mark.parametrize(("text", "canonical"), [
@@ -111,3 +116,14 @@ def test_first_of_tries_in_order() -> None:
 def test_answers_match_with_pal_tolerance(prediction: str | float | None, target: str | float,
                                           expected: bool) -> None:
     assert answers_match(prediction, target) is expected
+
+
+SEVERAL_ANSWERS = [json.loads(line) for line in
+                   (Path(__file__).parent / "data" / "smollm2_cot_several_answers.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.parametrize("sample", SEVERAL_ANSWERS, ids=lambda s: s["item"])
+def test_real_samples_stating_several_answers_count_the_last_numeric_one(sample: dict[str, str]) -> None:
+    assert sample["completion"].lower().count("answer is") > 1
+    runner = ChainOfThoughtRunner(MockBackend([sample["completion"]]))
+    assert runner.run(sample["question"]).answer == sample["answer"]
