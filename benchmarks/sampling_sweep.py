@@ -86,9 +86,9 @@ def table(args: argparse.Namespace) -> None:
         pools[row["strategy"], row["config"]][row["id"]] = row
     policies = [Adaptive(round_size=r, confidence=c, min_votes=m) for r, c, m in
                 ((2, None, 2), (2, 0.75, 3), (2, 0.6, 3), (1, 1.0, 3), (2, 0.5, 2))]
-    print("| strategy | config | items | 1 sample | SC n | SC n + greedy vote | "
+    print("| strategy | config | items | greedy (same items) | 1 sample | SC n | SC n + greedy vote | "
           + " | ".join(f"adaptive {p.describe()} (+greedy): acc / samples" for p in policies) + " |")
-    print("|---|---|---:|---:|---:|---:|" + "---:|" * len(policies))
+    print("|---|---|---:|---:|---:|---:|---:|" + "---:|" * len(policies))
     for (strategy, label), pool in sorted(pools.items()):
         greedy = pools.get((strategy, "greedy"), {})
         ids = [i for i in pool if label == "greedy" or i in greedy]
@@ -100,7 +100,9 @@ def table(args: argparse.Namespace) -> None:
 
         single = statistics.fmean(numeric_match(a, pool[i]["reference"]) for i in ids for a in pool[i]["answers"])
         fixed = accuracy(lambda row, _: majority_vote(row["answers"]).answer)
-        cells = [strategy, label, str(len(ids)), f"{single:.1%}", f"{fixed:.1%}"]
+        reference = greedy or pool
+        greedy_acc = sum(numeric_match(reference[i]["answers"][0], pool[i]["reference"]) for i in ids) / len(ids)
+        cells = [strategy, label, str(len(ids)), f"{greedy_acc:.1%}", f"{single:.1%}", f"{fixed:.1%}"]
         if label != "greedy":
             n = len(pool[ids[0]]["answers"])
             voters = {i: _with_greedy(greedy, i, pool[i], n) for i in ids}
