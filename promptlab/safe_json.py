@@ -52,7 +52,11 @@ def loads(text: str | bytes, limits: JsonLimits = DEFAULT_JSON_LIMITS) -> Any:
         raise
     except RecursionError:
         raise JsonLimitError(f"the JSON is nested deeper than {limits.max_depth} levels") from None
-    except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
+    except json.JSONDecodeError as exc:
+        raise JsonLimitError(f"invalid JSON at line {exc.lineno}: {exc.msg}") from None
+    except UnicodeDecodeError as exc:
+        raise JsonLimitError(f"not UTF-8 text (invalid byte at offset {exc.start})") from None
+    except ValueError as exc:
         raise JsonLimitError(f"not valid JSON: {exc}") from None
     depth = _depth(value, limits.max_depth)
     if depth > limits.max_depth:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
@@ -23,6 +24,7 @@ __all__ = [
     "StreamOpt",
     "fail",
     "friendly_errors",
+    "json_text",
     "log",
     "open_backend",
     "parse_vars",
@@ -122,16 +124,24 @@ def parse_vars(pairs: list[str]) -> dict[str, str]:
 
 
 def print_json(value: Any) -> None:
-    """Print pydantic models, lists of them, or plain data as JSON."""
+    """Print pydantic models, lists of them, or plain data as JSON (see :func:`json_text`)."""
+    sys.stdout.write(json_text(value, indent=2) + "\n")
+
+
+def json_text(value: Any, indent: int | None = None) -> str:
+    """Strict JSON for people and programs: NaN and infinities become the strings ``"NaN"``,
+    ``"Infinity"`` and ``"-Infinity"`` (bare ``NaN`` is not JSON); pydantic models are dumped."""
     def plain(v: Any) -> Any:
         if isinstance(v, BaseModel):
-            return v.model_dump(mode="json")
-        if isinstance(v, list):
+            return plain(v.model_dump())
+        if isinstance(v, list | tuple):
             return [plain(x) for x in v]
         if isinstance(v, dict):
             return {k: plain(x) for k, x in v.items()}
+        if isinstance(v, float) and not math.isfinite(v):
+            return "NaN" if math.isnan(v) else "Infinity" if v > 0 else "-Infinity"
         return v
-    sys.stdout.write(json.dumps(plain(value), ensure_ascii=False, indent=2) + "\n")
+    return json.dumps(plain(value), ensure_ascii=False, indent=indent, allow_nan=False, default=str)
 
 
 Command = Callable[..., Any]

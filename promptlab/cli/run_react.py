@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from promptlab import safe_json
 from promptlab.backends import Backend
 from promptlab.cli.common import BackendOptionOpt, StreamOpt, fail, friendly_errors, log
 from promptlab.cli.run import (
@@ -122,15 +122,19 @@ def load_documents(path: Path) -> list[dict[str, Any]] | list[str]:
     """``{id, text}`` records from a JSONL file, or the non-empty lines of a text file."""
     if not path.is_file():
         fail(f"documents file {str(path)!r} does not exist")
-    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        fail(f"documents file {str(path)!r} is not UTF-8 text (invalid byte at offset {exc.start})")
+    lines = [line for line in text.splitlines() if line.strip()]
     if path.suffix != ".jsonl":
         return lines
     records: list[dict[str, Any]] = []
     for number, line in enumerate(lines, start=1):
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            fail(f"{str(path)!r} line {number} is not JSON: {exc.msg}")
+            record = safe_json.loads(line)
+        except safe_json.JsonLimitError as exc:
+            fail(f"{str(path)!r} line {number} is not JSON: {exc}")
         if not isinstance(record, dict) or "text" not in record:
             fail(f"{str(path)!r} line {number} needs a \"text\" field")
         records.append(record)

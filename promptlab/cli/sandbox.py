@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from promptlab.cli.common import fail, friendly_errors, print_json
+from promptlab.cli.common import fail, friendly_errors, json_text, print_json
 from promptlab.sandbox import Sandbox
 
 __all__ = ["sandbox"]
@@ -38,7 +37,7 @@ def sandbox(
         if result.stdout:
             typer.echo(result.stdout, nl=not result.stdout.endswith("\n"))
         if result.ok and call:
-            typer.echo(json.dumps(result.value, ensure_ascii=False))
+            typer.echo(json_text(result.value))
         elif not result.ok:
             typer.echo(f"{result.status}: {result.error}", err=True)
     if not result.ok:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -11,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from promptlab import safe_json
 from promptlab.cli.common import fail, friendly_errors, parse_vars, print_json
 from promptlab.errors import TemplateError
 from promptlab.prompts import PromptTemplate, TemplateLibrary
@@ -79,11 +79,11 @@ def _read_vars_json(path: Path | None) -> dict[str, Any]:
     if path is None:
         return {}
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = safe_json.loads(path.read_bytes())
     except OSError as exc:
         fail(f"--vars-json {str(path)!r}: cannot read it: {exc.strerror or exc}")
-    except json.JSONDecodeError as exc:
-        fail(f"--vars-json {str(path)!r}: invalid JSON at line {exc.lineno}: {exc.msg}")
+    except safe_json.JsonLimitError as exc:  # also a file that is not UTF-8
+        fail(f"--vars-json {str(path)!r}: {exc}")
     if not isinstance(data, dict):
         fail(f"--vars-json {str(path)!r} must hold a JSON object of name -> value")
     return data

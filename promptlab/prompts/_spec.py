@@ -15,7 +15,6 @@ or, when every input is required and needs no description, ``inputs: [question, 
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,12 +22,15 @@ from typing import Any
 
 import yaml
 
+from promptlab import safe_json
 from promptlab.errors import TemplateError
 
 _FRONT_MATTER = re.compile(r"\A\{#-?(?P<yaml>.*?)-?#\}", re.DOTALL)
 _INPUT_KEYS = frozenset({"description", "default", "default_file"})
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _RESERVED = frozenset({"self", "loop", "caller", "varargs", "kwargs"})  # Jinja's own names
+
+MAX_DEFAULT_FILE_BYTES = 16 * 1024 * 1024
 
 FRONT_MATTER_EXAMPLE = "{#-\ndescription: What the template is for.\ninputs:\n  question: The question to answer.\n-#}"
 
@@ -130,29 +132,38 @@ def _parse_input(name: str, spec: Any, where: str, base_dir: Path | None) -> Tem
 def load_default_file(reference: str, base_dir: Path | None, where: str, name: str) -> Any:
     """Read ``FILE.txt`` (a string), ``FILE.json`` or ``FILE.jsonl``; ``FILE.json#key`` picks one key.
 
-    Relative paths are taken from the template's directory.
+    The path is relative to the template's directory and must stay inside it (no absolute
+    paths, no ``..`` out of it, no symlink leading out): a template cannot read other files
+    of the machine. The file must be UTF-8 and at most :data:`MAX_DEFAULT_FILE_BYTES`.
     """
     file_part, _, key = reference.partition("#")
-    path = Path(file_part)
-    if not path.is_absolute():
-        if base_dir is None:
-            raise TemplateError(f"{where}: input {name!r}: a relative default_file needs a template file")
-        path = base_dir / path
+    if base_dir is None:
+        raise TemplateError(f"{where}: input {name!r}: a default_file needs a template file")
+    root = base_dir.resolve()
+    path = (root / file_part).resolve()
+    if Path(file_part).is_absolute() or not path.is_relative_to(root):
+        raise TemplateError(f"{where}: input {name!r}: default_file {file_part!r} must be a path inside the "
+                            f"template's directory {str(root)!r}")
     try:
+        if path.stat().st_size > MAX_DEFAULT_FILE_BYTES:
+            raise TemplateError(f"{where}: input {name!r}: default_file {str(path)!r} is larger than "
+                                f"{MAX_DEFAULT_FILE_BYTES:,} bytes")
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise TemplateError(f"{where}: input {name!r}: cannot read default_file {str(path)!r}: "
                             f"{exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise TemplateError(f"{where}: input {name!r}: default_file {str(path)!r} is not UTF-8 text "
+                            f"(invalid byte at offset {exc.start})") from None
     try:
         if path.suffix == ".jsonl":
-            value: Any = [json.loads(line) for line in text.splitlines() if line.strip()]
+            value: Any = [safe_json.loads(line) for line in text.splitlines() if line.strip()]
         elif path.suffix == ".json":
-            value = json.loads(text)
+            value = safe_json.loads(text)
         else:
             value = text
-    except json.JSONDecodeError as exc:
-        raise TemplateError(f"{where}: input {name!r}: {str(path)!r} line {exc.lineno}: invalid JSON: {exc.msg}") \
-            from exc
+    except safe_json.JsonLimitError as exc:
+        raise TemplateError(f"{where}: input {name!r}: {str(path)!r}: {exc}") from None
     if key:
         if not isinstance(value, dict) or key not in value:
             raise TemplateError(f"{where}: input {name!r}: {str(path)!r} has no key {key!r}")

@@ -9,6 +9,7 @@ before it compiles anything, and the worker kills it at the wall-clock deadline.
 from __future__ import annotations
 
 import collections
+import ctypes
 import gc
 import importlib
 import json
@@ -33,6 +34,7 @@ SPARES = 2
 
 MAX_RESULT_BYTES = 8 * 1024 * 1024
 _EXIT_OUT_OF_MEMORY = 71
+_PR_SET_PDEATHSIG = 1
 _PRELOADED = ("unicodedata", "encodings.utf_16", "encodings.utf_32", "encodings.latin_1", "encodings.idna")
 """Modules the interpreter imports lazily (the parser needs unicodedata for non-ASCII names): a child cannot
 open files, so they are imported here, before any fork."""
@@ -49,9 +51,15 @@ def solution():
 (measured: 2.3 ms to 0.7 ms from request to result)."""
 
 
-def serve() -> None:
-    """Answer run requests on stdin with results on stdout until the host closes stdin."""
+def serve(host_pid: int = 0) -> None:
+    """Answer run requests on stdin with results on stdout until the host closes stdin.
+
+    The worker and its children die with the host: with ``host_pid`` (the host's pid) the worker takes a
+    parent-death signal; in any case it watches the request pipe during a run and leaves when it closes.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the host's business
+    if host_pid:
+        die_with_parent(host_pid)
     requests, responses = os.dup(0), os.dup(1)
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)
@@ -71,9 +79,28 @@ def serve() -> None:
         child = spares.popleft()
         while not child.waiting():  # it died while idle (the OOM killer, say): take a fresh one
             child = _Child.fork(proxies, devnull)
-        protocol.send_body(responses, child.run(request))
+        try:
+            body = child.run(request, requests)
+        except _HostGone:
+            return  # the spares see their pipes close and exit
+        protocol.send_body(responses, body)
         child.reap()
         spares.append(_Child.fork(proxies, devnull))  # forked and warmed while the host is busy
+
+
+class _HostGone(Exception):
+    """The host closed the request pipe during a run: it has died."""
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Ask Linux to SIGKILL this process when its parent dies; exit now if the parent is already gone."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass  # not Linux: the pipe watch still ends the worker
+    if os.getppid() != parent_pid:  # it died before the signal was armed
+        os._exit(0)
 
 
 class _Child:
@@ -87,9 +114,10 @@ class _Child:
     def fork(cls, proxies: Mapping[str, ModuleProxy], devnull: int) -> _Child:
         request_read, request_write = os.pipe()
         result_read, result_write = os.pipe()
+        worker_pid = os.getpid()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - runs in the child, which reports through its pipe
-            _child_main(request_read, result_write, proxies, devnull)
+            _child_main(request_read, result_write, proxies, devnull, worker_pid)
         os.close(request_read)
         os.close(result_write)
         return cls(pid, request_write, result_read)
@@ -104,8 +132,13 @@ class _Child:
         os.close(self.results)
         return False
 
-    def run(self, request: Mapping[str, Any]) -> bytes:
-        """Hand the child its program and return its result as a JSON body (the worker never decodes it)."""
+    def run(self, request: Mapping[str, Any], host: int) -> bytes:
+        """Hand the child its program and return its result as a JSON body (the worker never decodes it).
+
+        ``host`` is the request pipe: it turns readable during a run only when the host has died
+        (the host waits for this answer before sending anything); then the child is killed and
+        :class:`_HostGone` raised.
+        """
         timeout = float(request["timeout"])
         try:
             protocol.send(self.requests, request)
@@ -114,9 +147,13 @@ class _Child:
         finally:
             os.close(self.requests)
         try:
-            data, ending = _collect(self.results, time.monotonic() + timeout)
+            data, ending = _collect(self.results, time.monotonic() + timeout, host)
         finally:
             os.close(self.results)
+        if ending == "host_gone":
+            os.kill(self.pid, signal.SIGKILL)
+            self.reap()
+            raise _HostGone
         if ending == "eof" and _is_frame(data):
             return data[protocol.HEADER.size:]  # answered before the child's exit is reaped
         if ending != "eof":
@@ -134,14 +171,15 @@ class _Child:
             self.wait_status = os.waitpid(self.pid, 0)[1]
 
 
-def _child_main(requests: int, results: int, proxies: Mapping[str, ModuleProxy],
-                devnull: int) -> NoReturn:  # pragma: no cover - runs in the child
+def _child_main(requests: int, results: int, proxies: Mapping[str, ModuleProxy], devnull: int,
+                worker_pid: int) -> NoReturn:  # pragma: no cover - runs in the child
     code = 70
     try:
         for fd in (0, 1, 2):
             os.dup2(devnull, fd)
         _close_all_but(requests, results)  # the host's pipes, the other spares' pipes, devnull
         _drop_privileges()
+        die_with_parent(worker_pid)  # after the uid change, which clears a parent-death signal
         execute(_WARM_UP, "solution", proxies, max_output=100)
         baseline = _address_space()
         _set_limits((resource.RLIMIT_CORE, 0), (resource.RLIMIT_FSIZE, 0), (resource.RLIMIT_NOFILE, 0),
@@ -198,13 +236,17 @@ def _address_space() -> int | None:
         return None
 
 
-def _collect(fd: int, deadline: float) -> tuple[bytes, str]:
-    """Read the child's result until EOF ("eof"), the deadline ("timeout") or the size cap ("too_big")."""
+def _collect(fd: int, deadline: float, host: int) -> tuple[bytes, str]:
+    """Read the child's result until EOF ("eof"), the deadline ("timeout"), the size cap ("too_big"),
+    or the host's death ("host_gone": its pipe ``host`` turned readable)."""
     chunks: list[bytes] = []
     size = 0
     while True:
         wait = deadline - time.monotonic()
-        if wait <= 0 or not select.select([fd], [], [], wait)[0]:
+        ready = select.select([fd, host], [], [], wait)[0] if wait > 0 else []
+        if host in ready:
+            return b"", "host_gone"
+        if not ready:
             return b"", "timeout"
         chunk = os.read(fd, 1 << 16)
         if not chunk:

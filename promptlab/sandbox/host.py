@@ -41,14 +41,14 @@ _GRACE = 5.0  # beyond the program's timeout, for the worker to fork, reap and a
 # sandbox's own lean modules by their real names.
 _BOOTSTRAP = """\
 import sys, types
-promptlab_dir, restricted_python_dir = sys.argv[1:3]
+promptlab_dir, restricted_python_dir, host_pid = sys.argv[1:4]
 sys.path.insert(0, restricted_python_dir)
 for name, path in (("promptlab", promptlab_dir), ("promptlab.sandbox", promptlab_dir + "/sandbox")):
     package = types.ModuleType(name)
     package.__path__ = [path]
     sys.modules[name] = package
 from promptlab.sandbox._worker import serve
-serve()
+serve(int(host_pid))
 """
 
 
@@ -166,8 +166,12 @@ class _Worker:
             raise SandboxError("the sandbox needs os.fork (Linux or another POSIX system)")
         restricted_python_dir = str(Path(next(iter(spec.submodule_search_locations))).parent)
         promptlab_dir = str(Path(__file__).resolve().parent.parent)
+        # The worker dies with the host: by a parent-death signal when this is the main thread (the signal
+        # follows the thread that started the worker, so a worker thread's exit must not fire it; 0: none),
+        # and in every case by watching its request pipe, which closes when the host dies.
+        host_pid = os.getpid() if threading.current_thread() is threading.main_thread() else 0
         self.process = subprocess.Popen(
-            [sys.executable, "-I", "-S", "-c", _BOOTSTRAP, promptlab_dir, restricted_python_dir],
+            [sys.executable, "-I", "-S", "-c", _BOOTSTRAP, promptlab_dir, restricted_python_dir, str(host_pid)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0, close_fds=True, start_new_session=True,
         )
         self._finalizer = weakref.finalize(self, _stop, self.process)

@@ -240,6 +240,7 @@ class Policy:
         self.violation: str | None = None
         self.violation_line: int | None = None
         self._user_classes: set[type] = set()
+        self._raised: list[BaseException] = []
         self._builtins = self._make_builtins()
         self._allowed_builtin_values = {id(v) for v in self._builtins.values()}
 
@@ -248,6 +249,18 @@ class Policy:
             self.violation = message
             self.violation_line = _program_line(sys._getframe(1))
         raise Forbidden(message)
+
+    def mark_raise(self, value: Any) -> Any:
+        """``raise X`` in a program raises ``mark_raise(X)``: a MemoryError it raises is then told from a real one."""
+        if isinstance(value, type) and issubclass(value, MemoryError):
+            value = value()
+        if isinstance(value, MemoryError):
+            self._raised.append(value)
+        return value
+
+    def raised_by_program(self, exc: BaseException) -> bool:
+        """Whether the program raised ``exc`` itself (with ``raise``), rather than the interpreter."""
+        return any(exc is raised for raised in self._raised)
 
     def namespace(self) -> dict[str, Any]:
         """The globals a compiled program runs in (with its own ``__builtins__``, never the real ones)."""
@@ -264,6 +277,7 @@ class Policy:
             "_inplacevar_": inplace,
             "_inplace_item_": self.inplace_item,
             "_inplace_attr_": self.inplace_attr,
+            "_raise_": self.mark_raise,
             "_apply_": _apply,
             "_print_": lambda getattr_=None: _PrintScope(self.output, self.getattr),
         }

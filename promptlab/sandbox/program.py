@@ -41,6 +41,14 @@ class _Transformer(RestrictingNodeTransformer):
         assign = ast.copy_location(ast.Assign(targets=[node.target], value=node.value), node)
         return self.visit(assign)
 
+    def visit_Raise(self, node: ast.Raise) -> Any:
+        """``raise X`` becomes ``raise _raise_(X)``, so the policy knows which exceptions the program raised."""
+        node = self.node_contents_visit(node)
+        if node.exc is not None:
+            node.exc = ast.copy_location(ast.Call(ast.Name("_raise_", ast.Load()), [node.exc], []), node.exc)
+            ast.fix_missing_locations(node)
+        return node
+
     def visit_AugAssign(self, node: ast.AugAssign) -> Any:
         target = node.target
         if isinstance(target, ast.Name):
@@ -82,8 +90,11 @@ def execute(code: str, call: str | None, proxies: Mapping[str, ModuleProxy], *, 
     except _Refused as exc:
         status, message, line = exc.status, exc.message, exc.line
     except MemoryError as exc:
-        limit = f" of {memory_mb} MB" if memory_mb else ""
-        status, message, line = "memory", f"the program ran out of memory (limit{limit})", _error_line(exc)
+        if policy.raised_by_program(exc):  # ``raise MemoryError(...)``: the limit was not hit
+            status, message, line = "error", _describe(exc), _error_line(exc)
+        else:
+            limit = f" of {memory_mb} MB" if memory_mb else ""
+            status, message, line = "memory", f"the program ran out of memory (limit{limit})", _error_line(exc)
     except Unreturnable as exc:
         status, message = "error", str(exc)
     except Forbidden as exc:  # raised outside the policy's guards (a module proxy's ``from ... import``)
