@@ -28,3 +28,13 @@ def hf_backend() -> HFBackend:
     from promptlab.backends.hf import HFBackend
 
     return HFBackend(embedded_model_path(), device="cpu")
+
+
+@pytest.fixture(scope="session")
+def tool_server() -> Iterator[str]:
+    """``python -m llama_cpp.server`` on the embedded GGUF with the ``chatml-function-calling`` chat format,
+    which speaks OpenAI tool calls; yields its ``/v1`` URL (mark tests using it slow)."""
+    from promptlab.backends.llama_server import llama_server
+
+    with llama_server(n_ctx=2048, chat_format="chatml-function-calling") as url:
+        yield url

@@ -11,7 +11,8 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from promptlab.backends.base import Backend, Capabilities, Completion, FinishReason, Usage
-from promptlab.backends.mock import MockBackend, RecordingBackend
+from promptlab.backends.mock import MockBackend
+from promptlab.backends.recording import RecordingBackend
 from promptlab.backends.registry import load_backend
 from promptlab.errors import requires
 

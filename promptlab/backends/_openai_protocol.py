@@ -11,7 +11,7 @@ extra knobs and where it tokenizes.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -78,7 +78,7 @@ DIALECTS["sglang"] = replace(DIALECTS["vllm"], name="sglang")  # the same knobs;
 def request_body(
     endpoint: Endpoint,
     model: str,
-    payload: str | list[dict[str, str]],
+    payload: str | list[dict[str, Any]],
     config: GenerationConfig,
     dialect: Dialect,
     *,
@@ -86,10 +86,14 @@ def request_body(
     seed: int | None,
     stream: bool,
     extra_body: Mapping[str, Any],
+    tools: Sequence[Mapping[str, Any]] | None = None,
+    tool_choice: str | None = None,
 ) -> dict[str, Any]:
     """The JSON body of one completion request, every decoding knob explicit.
 
     Stop strings are never sent: the client applies them (see the module of the backend).
+    ``tools`` and ``tool_choice`` (``"auto"`` by default, ``"none"``, ``"required"`` or a tool's
+    name) go in the OpenAI ``tools`` / ``tool_choice`` fields.
     """
     body: dict[str, Any] = {"model": model, **dialect.always}
     body["messages" if endpoint == "chat" else "prompt"] = payload
@@ -112,8 +116,24 @@ def request_body(
         body.update(constraint_fields(config.constraint, dialect.name, endpoint, "openai"))
     if stream:
         body["stream_options"] = {"include_usage": True}
+    if tools:  # "auto" is spelled out: some servers (llama-cpp-python) ignore tools without a tool_choice
+        choice = tool_choice or "auto"
+        body["tools"] = list(tools)
+        body["tool_choice"] = (choice if choice in ("auto", "none", "required")
+                               else {"type": "function", "function": {"name": choice}})
     body.update(extra_body)
     return body
+
+
+@dataclass(frozen=True)
+class ToolCallPart:
+    """A tool call as the server sent it, or one streamed delta of it (``index`` says which call)."""
+
+    index: int
+    id: str | None = None
+    name: str | None = None
+    arguments: str = ""
+    """The arguments as sent: JSON text (a JSON object a server sent is written back as text)."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +143,7 @@ class Choice:
     index: int
     text: str
     finish_reason: str | None
+    tool_calls: tuple[ToolCallPart, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -230,15 +251,33 @@ def error_message(data: Any) -> str:
 def _choice(item: Any, endpoint: Endpoint, what: str, *, streamed: bool) -> Choice:
     if not isinstance(item, dict):
         raise ServerResponseError(f"{what}: a choice is not an object: {item!r}")
+    calls: tuple[ToolCallPart, ...] = ()
     if endpoint == "chat":
         holder = item.get("delta" if streamed else "message") or {}
         text = holder.get("content") if isinstance(holder, dict) else None
+        if isinstance(holder, dict) and isinstance(holder.get("tool_calls"), list):
+            calls = tuple(_tool_call_part(part, position) for position, part in enumerate(holder["tool_calls"]))
     else:
         text = item.get("text")
     if text is not None and not isinstance(text, str):
         raise ServerResponseError(f"{what}: choice text is not a string: {text!r}")
     index = item.get("index", 0)
-    return Choice(index if isinstance(index, int) else 0, text or "", item.get("finish_reason"))
+    return Choice(index if isinstance(index, int) else 0, text or "", item.get("finish_reason"), calls)
+
+
+def _tool_call_part(part: Any, position: int) -> ToolCallPart:
+    """One entry of ``tool_calls``, taken as sent: what is missing or malformed is left for the call's check."""
+    if not isinstance(part, dict):
+        return ToolCallPart(position, arguments=json.dumps(part, default=str))
+    function: dict[str, Any] = part["function"] if isinstance(part.get("function"), dict) else {}
+    arguments = function.get("arguments", "")
+    index = part.get("index", position)
+    return ToolCallPart(
+        index=index if isinstance(index, int) and not isinstance(index, bool) else position,
+        id=part["id"] if isinstance(part.get("id"), str) and part["id"] else None,
+        name=function["name"] if isinstance(function.get("name"), str) else None,
+        arguments=arguments if isinstance(arguments, str) else json.dumps(arguments, ensure_ascii=False),
+    )
 
 
 def _field(data: Any, name: str, kind: type, what: str) -> Any:

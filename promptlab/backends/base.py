@@ -408,11 +408,17 @@ class Backend(ABC):
 
 
 class WrappingBackend(Backend):
-    """A backend in front of another: tokenizer, chat template and capabilities are the inner one's."""
+    """A backend in front of another: tokenizer, chat template, tool format and capabilities are the inner one's."""
 
     def __init__(self, inner: Backend) -> None:
         self.inner = inner
         self.capabilities = inner.capabilities
+        self.tool_format = inner.tool_format
+
+    @property
+    def tool_calling(self) -> bool:
+        """Tools work here when this wrapper's own tool format fits the template, or the inner backend takes them."""
+        return super().tool_calling or self.inner.tool_calling
 
     def count_tokens(self, text: str) -> int:
         self._ensure_open()

@@ -49,6 +49,7 @@ from promptlab.backends._hf_loading import (
 from promptlab.backends._hf_streaming import Cancelled, TokenQueue, stream_text
 from promptlab.backends.base import ALL_KNOBS, Backend, Capabilities, Completion, Stopwatch, WrappingBackend
 from promptlab.backends.guidance import TokenMasks
+from promptlab.backends.tool_calls import check_tool_format
 from promptlab.config import GenerationConfig
 from promptlab.constraints import ALL_CONSTRAINT_KINDS
 from promptlab.errors import (
@@ -78,6 +79,7 @@ class HFBackend(Backend):
         adapter: the adapter plain calls use (None: the base model); see :meth:`with_adapter`.
         trust_remote_code: allow a checkpoint's own Python code (off by default).
         prefix_cache: reuse the KV cache of the common prompt prefix between calls.
+        tool_format: how ``chat(tools=...)`` reaches the model (:attr:`Backend.tool_format`).
     """
 
     name = "hf"
@@ -95,7 +97,9 @@ class HFBackend(Backend):
         adapter: str | None = None,
         trust_remote_code: bool = False,
         prefix_cache: bool = True,
+        tool_format: str = "auto",
     ) -> None:
+        self.tool_format = check_tool_format(tool_format)
         source = resolve_source(path, gguf_file)
         self.device = resolve_device(device)
         quantized = quantization_config(quantization, source, self.device)

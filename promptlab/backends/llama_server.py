@@ -31,6 +31,7 @@ def llama_server(
     *,
     n_ctx: int = 4096,
     threads: int | None = None,
+    chat_format: str | None = None,
     startup_timeout_s: float = 90.0,
 ) -> Iterator[str]:
     """Run ``python -m llama_cpp.server`` on 127.0.0.1 (a free port); yield its ``/v1`` URL.
@@ -38,6 +39,8 @@ def llama_server(
     ``model_path`` defaults to the embedded model; ``threads`` to LlamaCppBackend's default, so
     greedy text matches the in-process backend. The server is started with
     ``--interrupt_requests False``: by default a new request cuts off the one in flight.
+    ``chat_format`` is the server's ``--chat_format`` (default: the GGUF's own template); for
+    OpenAI tool calls on a ChatML model such as the embedded one, ``"chatml-function-calling"``.
     Raises BackendUnavailableError with the server's log when it exits or does not answer in time.
     """
     for package in SERVER_PACKAGES:
@@ -52,6 +55,8 @@ def llama_server(
         "--n_threads", n_threads, "--n_threads_batch", n_threads,
         "--interrupt_requests", "False",
     ]  # fmt: skip
+    if chat_format is not None:
+        command += ["--chat_format", chat_format]
     url = f"http://127.0.0.1:{port}/v1"
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)

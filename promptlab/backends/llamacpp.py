@@ -23,6 +23,7 @@ from promptlab.backends._gguf import gguf_architecture
 from promptlab.backends.base import ALL_KNOBS, Backend, Capabilities, Completion, FinishReason, Stopwatch, Usage
 from promptlab.backends.embedded import embedded_model_path
 from promptlab.backends.guidance import SequenceMask, TokenMasks
+from promptlab.backends.tool_calls import check_tool_format
 from promptlab.config import GenerationConfig
 from promptlab.constraints import ALL_CONSTRAINT_KINDS
 from promptlab.errors import BackendError, ContextLengthError, ModelLoadError, requires
@@ -50,7 +51,8 @@ class LlamaCppBackend(Backend):
     to one per physical core (:func:`default_threads`), and prompt evaluation
     (``n_threads_batch``) to the same. ``seed`` is the
     default for calls whose config sets none (None: fresh randomness per call).
-    ``chat_template`` overrides the template stored in the GGUF metadata. Other
+    ``chat_template`` overrides the template stored in the GGUF metadata; ``tool_format`` is
+    :attr:`Backend.tool_format` (``"json"`` gives a template without tool support JSON tool calls). Other
     keyword arguments (``n_gpu_layers``, ``n_batch``, ...) go to ``llama_cpp.Llama``.
     """
 
@@ -75,6 +77,7 @@ class LlamaCppBackend(Backend):
         n_threads_batch: int | None = None,
         seed: int | None = None,
         chat_template: str | None = None,
+        tool_format: str = "auto",
         verbose: bool = False,
         **llama_options: Any,
     ) -> None:
@@ -90,6 +93,7 @@ class LlamaCppBackend(Backend):
         )
         self._seed = seed
         self._chat_template = chat_template
+        self.tool_format = check_tool_format(tool_format)
         from llama_cpp import llama_vocab_is_eog  # importable: _load succeeded
 
         model = self._llm._model

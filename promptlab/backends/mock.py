@@ -10,20 +10,21 @@ the real model would never emit.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from promptlab.backends.base import Backend, Capabilities, Completion, Usage, WrappingBackend
+from promptlab.backends.base import Backend, Capabilities, Completion, ToolChoice, Usage
+from promptlab.backends.recording import Recording, chat_key, recording_key, stream_key
 from promptlab.backends.tool_calls import check_tool_format
+from promptlab.chat import Message, ToolSchema
 from promptlab.config import GenerationConfig
 from promptlab.constraints import ALL_CONSTRAINT_KINDS
-from promptlab.errors import BackendError, BackendSpecError, ReplayMissError
+from promptlab.errors import BackendError, BackendSpecError
 from promptlab.stopping import StopMatcher
 
-__all__ = ["MockBackend", "RecordingBackend", "Responder", "Rule", "load_recording", "mock_tokenize", "recording_key"]
+__all__ = ["MockBackend", "Responder", "Rule", "mock_tokenize"]
 
 Responder = Callable[[str], str]
 Rule = tuple[str | re.Pattern[str], str | Responder]
@@ -69,8 +70,7 @@ class MockBackend(Backend):
         self._next = 0
         self._rules = [(re.compile(p) if isinstance(p, str) else p, r) for p, r in rules]
         self._default = default
-        self._recording: dict[str, list[Completion]] | None = None
-        self._recording_path: Path | None = None
+        self._recording: Recording | None = None
         self.prompts: list[str] = []
         """Every prompt this backend was asked to complete, in order."""
 
@@ -91,8 +91,7 @@ class MockBackend(Backend):
     def replay(cls, path: str | Path) -> MockBackend:
         """A mock that returns, byte for byte, the completions recorded in ``path``."""
         mock = cls()
-        mock._recording = load_recording(path)
-        mock._recording_path = Path(path)
+        mock._recording = Recording(path)
         return mock
 
     @property
@@ -117,6 +116,8 @@ class MockBackend(Backend):
 
     def _stream(self, prompt: str, config: GenerationConfig) -> Iterator[str]:
         self.prompts.append(prompt)
+        if self._recording is not None:
+            return iter(self._recording.chunks(stream_key(prompt, config), f"stream of prompt {_preview(prompt)}"))
         response = self._respond(prompt)
         if config.constraint is not None:
             self._decode(prompt, response, config)  # raises now if the response breaks the constraint
@@ -158,67 +159,24 @@ class MockBackend(Backend):
 
     def _replayed(self, prompt: str, config: GenerationConfig) -> list[Completion]:
         assert self._recording is not None
-        key = recording_key(prompt, config)
-        try:
-            completions = list(self._recording[key])
-        except KeyError:
-            raise ReplayMissError(
-                f"recording {str(self._recording_path)!r} has no completion for prompt {_preview(prompt)} "
-                f"with this config (key {key[:12]}); record it again with RecordingBackend"
-            ) from None
+        completions = self._recording.completions(recording_key(prompt, config),
+                                                  f"completion for prompt {_preview(prompt)}")
         for completion in completions:
-            _check_constraint(completion, config, f"recorded completion in {str(self._recording_path)!r}")
+            _check_constraint(completion, config, f"recorded completion in {str(self._recording.path)!r}")
         return completions
 
+    def _chat(self, messages: list[Message], config: GenerationConfig, tools: list[ToolSchema] | None,
+              tool_choice: ToolChoice) -> list[Completion]:
+        if self._recording is None:
+            return super()._chat(messages, config, tools, tool_choice)
+        what = f"chat reply to {_preview(messages[-1].content if messages else '')}"
+        return self._recording.completions(chat_key(messages, config, tools, tool_choice), what)
 
-class RecordingBackend(WrappingBackend):
-    """Wraps any backend and appends each call's completions to a JSONL file.
-
-    Replay the file later with :meth:`MockBackend.replay`.
-    """
-
-    def __init__(self, inner: Backend, path: str | Path) -> None:
-        super().__init__(inner)
-        self.path = Path(path)
-        self.name = f"recording({inner.name})"
-
-    def _generate(self, prompt: str, config: GenerationConfig) -> list[Completion]:
-        completions = self.inner.generate(prompt, config)
-        record = {
-            "key": recording_key(prompt, config),
-            "prompt": prompt,
-            "config": config.model_dump(mode="json"),
-            "completions": [c.model_dump(mode="json") for c in completions],
-        }
-        with self.path.open("a", encoding="utf-8") as sink:
-            sink.write(json.dumps(record, ensure_ascii=False) + "\n")
-        return completions
-
-    def _close(self) -> None:
-        self.inner.close()
-
-
-def recording_key(prompt: str, config: GenerationConfig) -> str:
-    """Stable key of one call: a hash of the prompt and every decoding knob."""
-    payload = json.dumps({"prompt": prompt, "config": config.model_dump(mode="json")}, sort_keys=True)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
-
-
-def load_recording(path: str | Path) -> dict[str, list[Completion]]:
-    """Read a JSONL recording into ``key -> completions``; later lines win."""
-    source = Path(path)
-    if not source.exists():
-        raise BackendSpecError(f"recording {str(source)!r} does not exist")
-    table: dict[str, list[Completion]] = {}
-    for number, line in enumerate(source.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-            table[record["key"]] = [Completion.model_validate(c) for c in record["completions"]]
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-            raise BackendSpecError(f"recording {str(source)!r} line {number} is malformed: {exc}") from None
-    return table
+    def _stream_chat(self, messages: list[Message], config: GenerationConfig) -> Iterator[str]:
+        if self._recording is None:
+            return super()._stream_chat(messages, config)
+        what = f"stream of the reply to {_preview(messages[-1].content if messages else '')}"
+        return iter(self._recording.chunks(stream_key(messages, config), what))
 
 
 def _streamed(tokens: list[str], matcher: StopMatcher) -> Iterator[str]:

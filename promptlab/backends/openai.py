@@ -14,6 +14,7 @@ exactly as on the local backends and ``Completion.stop`` names the stop.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import time
 from collections.abc import Generator, Iterator, Mapping
@@ -46,6 +47,7 @@ from promptlab.backends._openai_protocol import (
     Endpoint,
     ServerUsage,
     TokenizeRoute,
+    ToolCallPart,
     error_from_reply,
     finish_reason,
     parse_completion,
@@ -55,7 +57,8 @@ from promptlab.backends._openai_protocol import (
     parse_tokens,
     request_body,
 )
-from promptlab.backends.base import ALL_KNOBS, Backend, Capabilities, Completion, ToolChoice, Usage
+from promptlab.backends.base import ALL_KNOBS, Backend, Capabilities, Completion, ToolChoice, Usage, with_tool_calls
+from promptlab.backends.tool_calls import checked_call
 from promptlab.chat import Message, ToolSchema
 from promptlab.config import GenerationConfig
 from promptlab.constraints import ALL_CONSTRAINT_KINDS
@@ -71,7 +74,7 @@ from promptlab.stopping import StopMatcher
 
 __all__ = ["HttpLimits", "OpenAIBackend", "Payload"]
 
-Payload = str | list[dict[str, str]]
+Payload = str | list[dict[str, Any]]
 T = TypeVar("T")
 
 
@@ -177,16 +180,23 @@ class OpenAIBackend(Backend):
             )
         return self._chat_template
 
+    @property
+    def tool_calling(self) -> bool:
+        """Servers take ``tools`` in the OpenAI fields (the server's chat format must support them)."""
+        return True
+
     def _chat(
         self, messages: list[Message], config: GenerationConfig, tools: list[ToolSchema] | None, tool_choice: ToolChoice
     ) -> list[Completion]:
-        """Send the messages to ``/chat/completions``: the server applies the model's template."""
-        return self._run(self._drive(self._completion_flow("chat", _wire(messages), config, emit=False)))
+        """Send the messages (and tools) to ``/chat/completions``: the server applies the model's template."""
+        flow = self._completion_flow("chat", _wire(messages), config, tools=_Tools(tools, tool_choice))
+        return self._run(self._drive(flow))
 
     async def _achat(
         self, messages: list[Message], config: GenerationConfig, tools: list[ToolSchema] | None, tool_choice: ToolChoice
     ) -> list[Completion]:
-        return await self._adrive(self._completion_flow("chat", _wire(messages), config, emit=False))
+        return await self._adrive(self._completion_flow("chat", _wire(messages), config,
+                                                        tools=_Tools(tools, tool_choice)))
 
     def _stream_chat(self, messages: list[Message], config: GenerationConfig) -> Iterator[str]:
         return _texts(self._drive(self._completion_flow("chat", _wire(messages), config, emit=True)))
@@ -224,7 +234,8 @@ class OpenAIBackend(Backend):
 
     # ----------------------------------------------------------------------- flows
     def _completion_flow(
-        self, endpoint: Endpoint, payload: Payload, config: GenerationConfig, *, emit: bool = False
+        self, endpoint: Endpoint, payload: Payload, config: GenerationConfig, *, emit: bool = False,
+        tools: _Tools | None = None,
     ) -> HttpFlow[list[Completion]]:
         """``config.n`` completions, in as many requests as the server needs (some ignore ``n``)."""
         model = yield from self._discover_flow()
@@ -236,13 +247,14 @@ class OpenAIBackend(Backend):
             want = 1 if self._one_choice_per_request else config.n - len(completions)
             seed = None if config.seed is None else config.seed + len(completions)
             body = request_body(endpoint, model, payload, config, dialect, n=want, seed=seed,
-                                stream=streamed, extra_body=self._extra_body)
+                                stream=streamed, extra_body=self._extra_body,
+                                tools=tools.schemas if tools else None, tool_choice=tools.choice if tools else None)
             path = "/chat/completions" if endpoint == "chat" else "/completions"
             request = HttpRequest("POST", self.base_url + path, body)
             if streamed:
-                batch = yield from self._streamed_flow(request, endpoint, payload, config, want, emit=emit)
+                batch = yield from self._streamed_flow(request, endpoint, payload, config, want, emit=emit, tools=tools)
             else:
-                batch = yield from self._unary_flow(request, endpoint)
+                batch = yield from self._unary_flow(request, endpoint, tools)
             if len(batch) < want:
                 self._one_choice_per_request = True
             completions.extend(batch[:want])
@@ -252,7 +264,8 @@ class OpenAIBackend(Backend):
                                          source=f"the server at {self.base_url}")
         return completions
 
-    def _unary_flow(self, request: HttpRequest, endpoint: Endpoint) -> HttpFlow[list[Completion]]:
+    def _unary_flow(self, request: HttpRequest, endpoint: Endpoint, tools: _Tools | None
+                    ) -> HttpFlow[list[Completion]]:
         started = time.perf_counter()
         what = _what(request)
         reply = yield from request_with_retries(request, self._retry)
@@ -262,19 +275,19 @@ class OpenAIBackend(Backend):
         latency = time.perf_counter() - started
         shares = _split(usage.completion_tokens, len(choices))
         return [
-            Completion(
+            _with_calls(Completion(
                 text=choice.text,
                 finish_reason=finish_reason(choice.finish_reason),
                 usage=Usage(prompt_tokens=usage.prompt_tokens or 0, completion_tokens=share,
                             cached_prompt_tokens=usage.cached_tokens),
                 latency_s=latency,
-            )
+            ), choice.tool_calls, tools)
             for choice, share in zip(choices, shares, strict=True)
         ]
 
     def _streamed_flow(
         self, request: HttpRequest, endpoint: Endpoint, payload: Payload, config: GenerationConfig, want: int,
-        *, emit: bool,
+        *, emit: bool, tools: _Tools | None = None,
     ) -> HttpFlow[list[Completion]]:
         """Read SSE events, stop each choice client-side; close the stream once every choice is done."""
         started = time.perf_counter()
@@ -320,7 +333,8 @@ class OpenAIBackend(Backend):
         exact = usage.completion_tokens if usage and len(ordered) == 1 and not ordered[0].cut else None
         cached = usage.cached_tokens if usage else 0
         return [
-            stream.completion(prompt_tokens or 0, stream.chunks if exact is None else exact, cached, latency)
+            _with_calls(stream.completion(prompt_tokens or 0, stream.chunks if exact is None else exact, cached,
+                                          latency), stream.tool_calls(), tools)
             for stream in ordered
         ]
 
@@ -403,6 +417,8 @@ class _ChoiceStream:
         self.server_finish: str | None = None
         self.overrun = False
         """The server sent text past ``max_tokens`` (it ignored ``max_tokens``): cut as ``length``."""
+        self.calls: dict[int, ToolCallPart] = {}
+        """Tool calls streamed so far, by index: id and name from the first delta that has them, arguments joined."""
 
     @property
     def done(self) -> bool:
@@ -416,6 +432,10 @@ class _ChoiceStream:
     def feed(self, choice: Choice) -> str:
         if self.done:
             return ""
+        for part in choice.tool_calls:
+            seen = self.calls.get(part.index)
+            self.calls[part.index] = part if seen is None else dataclasses.replace(
+                seen, id=seen.id or part.id, name=seen.name or part.name, arguments=seen.arguments + part.arguments)
         emitted = ""
         if choice.text and self.chunks >= self.max_tokens:
             self.overrun = True
@@ -431,6 +451,9 @@ class _ChoiceStream:
             emitted += self.matcher.flush()
         self.parts.append(emitted)
         return emitted
+
+    def tool_calls(self) -> tuple[ToolCallPart, ...]:
+        return tuple(self.calls[i] for i in sorted(self.calls))
 
     def completion(self, prompt_tokens: int, completion_tokens: int, cached: int, latency: float) -> Completion:
         return Completion(
@@ -469,8 +492,46 @@ def _what(request: HttpRequest) -> str:
     return f"{request.method} {request.url}"
 
 
-def _wire(messages: list[Message]) -> list[dict[str, str]]:
-    return [{"role": m.role, "content": m.content} for m in messages]
+def _wire(messages: list[Message]) -> list[dict[str, Any]]:
+    """Messages in the OpenAI form: tool calls with their arguments as JSON text, tool results with their call id."""
+    wired: list[dict[str, Any]] = []
+    for message in messages:
+        item: dict[str, Any] = {"role": message.role, "content": message.content}
+        if message.tool_calls:
+            item["tool_calls"] = [
+                {"id": call.id, "type": "function", "function": {
+                    "name": call.name,
+                    "arguments": call.arguments_json or json.dumps(call.arguments or {}, ensure_ascii=False)}}
+                for call in message.tool_calls]
+        if message.tool_call_id is not None:
+            item["tool_call_id"] = message.tool_call_id
+        if message.name is not None and message.role == "tool":
+            item["name"] = message.name
+        wired.append(item)
+    return wired
+
+
+@dataclasses.dataclass(frozen=True)
+class _Tools:
+    """The tools of a chat call and its ``tool_choice``."""
+
+    schemas: list[ToolSchema] | None
+    choice: ToolChoice
+
+
+def _with_calls(completion: Completion, parts: tuple[ToolCallPart, ...], tools: _Tools | None) -> Completion:
+    """A completion with the server's tool calls checked against the tools sent (each problem in ``error``)."""
+    if not parts:
+        return completion
+    calls = []
+    for number, part in enumerate(parts):
+        call = checked_call(part.id or f"call_{number}", part.name or "", part.arguments,
+                            tools.schemas or [] if tools else [])
+        if part.id is None:
+            problem = f"the server sent this tool call without an id (it is called {call.id} here)"
+            call = call.model_copy(update={"error": f"{problem}; {call.error}" if call.error else problem})
+        calls.append(call)
+    return with_tool_calls(completion, completion.text, tuple(calls))
 
 
 def _split(total: int | None, parts: int) -> list[int]:

@@ -136,6 +136,8 @@ def checked_call(call_id: str, name: str, arguments: str | dict[str, Any] | None
     syntaxes). Problems are reported in ``ToolCall.error``, never raised.
     """
     sent = arguments if isinstance(arguments, str) else json.dumps(arguments, ensure_ascii=False)
+    if not name:
+        return ToolCall(id=call_id, name="", arguments_json=sent, error="the tool call names no tool")
     parsed: Any = arguments
     if isinstance(arguments, str):
         try:

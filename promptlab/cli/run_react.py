@@ -25,7 +25,7 @@ from promptlab.cli.run import (
 )
 from promptlab.runners.cot import ChainOfThoughtRunner
 from promptlab.runners.react import ReActRunner
-from promptlab.runners.react_json import ChatReActRunner
+from promptlab.runners.react_native import chat_react_runner
 from promptlab.runners.result import RunResult
 from promptlab.tools import WIKIPEDIA_API_URL, Calculator, PythonTool, Retriever, Tool, WikipediaEnv
 
@@ -46,7 +46,8 @@ def react(
         help="Documents for the retriever tool: JSONL with {id, text} per line, or text with one per line.")]
     = None,
     chat: Annotated[bool, typer.Option(
-        help="Chat-model variant: tools as JSON schemas, the model replies with JSON tool calls.")] = False,
+        help="Chat-model variant: native tool calls where the backend takes tools (a server, a tool-capable "
+             "chat template), else JSON tool calls in the text.")] = False,
     fallback_cot: Annotated[int, typer.Option(
         min=0, help="When ReAct finds no answer, fall back to chain-of-thought with N votes (0: off).")] = 0,
     temperature: TemperatureOpt = None,
@@ -65,9 +66,9 @@ def react(
             if fallback_cot:
                 fallback = ChainOfThoughtRunner(engine, template="cot_hotpotqa", n=fallback_cot, seed=seed,
                                                 extractor=r"Answer:\s*(.+)", max_new_tokens=max_new_tokens)
-            runner_class = ChatReActRunner if chat else ReActRunner
-            return runner_class(engine, tools=factory, max_steps=max_steps, fallback=fallback,
-                                temperature=temperature, max_new_tokens=max_new_tokens, seed=seed)
+            make = chat_react_runner if chat else ReActRunner
+            return make(engine, tools=factory, max_steps=max_steps, fallback=fallback,
+                        temperature=temperature, max_new_tokens=max_new_tokens, seed=seed)
 
         result = flag_tool_errors(run_on(backend, backend_option, question, trace, build,
                                          echo=echo_wanted(stream, json_output, trace)))

@@ -18,6 +18,13 @@ def llama_server() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def openai_tool_backend(tool_server: str) -> Iterator[OpenAIBackend]:
+    backend = OpenAIBackend(tool_server, dialect="llama-cpp", timeout=120, max_retries=1)
+    yield backend
+    backend.close()
+
+
+@pytest.fixture(scope="session")
 def openai_backend(llama_server: str) -> Iterator[OpenAIBackend]:
     """OpenAIBackend talking to the local llama-cpp-python server."""
     backend = OpenAIBackend(llama_server, dialect="llama-cpp", timeout=60, max_retries=1)

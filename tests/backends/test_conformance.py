@@ -6,8 +6,10 @@ Adding a backend is one entry: the name of a session fixture that yields it.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +17,11 @@ import pytest
 from promptlab.backends.base import ALL_KNOBS, Backend
 from promptlab.backends.mock import MockBackend
 from promptlab.errors import BackendError, UnsupportedKnobError
+from promptlab.runners import ChatReActRunner, DirectRunner, ToolCallingReActRunner, chat_react_runner
+from promptlab.tools import Calculator
+
+QWEN = (Path(__file__).resolve().parents[1] / "data" / "reference" / "chat_templates" / "official"
+        / "qwen2.5-instruct.jinja").read_text(encoding="utf-8")
 
 
 @dataclass(frozen=True)
@@ -27,13 +34,17 @@ class Case:
     """A real model: marked slow, and its samples vary with the seed."""
     local_template: bool = True
     """format_chat renders the model's template locally (servers apply their own)."""
+    tools_fixture: str = ""
+    """A fixture returning the backend set up for tool calls (a tool-capable template or server chat format)."""
+    must_call: str = "required"
+    """The tool_choice that forces a call (llama-cpp-python's server knows only "auto" and a tool's name)."""
 
 
 CASES = [
-    Case("mock", "mock_backend", real=False),
-    Case("llamacpp", "llamacpp_backend"),
-    Case("hf", "hf_backend"),
-    Case("openai", "openai_backend", local_template=False),
+    Case("mock", "mock_backend", real=False, tools_fixture="mock_tool_backend"),
+    Case("llamacpp", "llamacpp_backend", tools_fixture="llamacpp_tool_backend"),
+    Case("hf", "hf_backend", tools_fixture="hf_tool_backend"),
+    Case("openai", "openai_backend", local_template=False, tools_fixture="openai_tool_backend", must_call="auto"),
 ]
 
 PROMPT = "Here is a list of the planets of the solar system, in order:"
@@ -60,6 +71,44 @@ def case(request: pytest.FixtureRequest) -> Case:
 @pytest.fixture
 def backend(case: Case, request: pytest.FixtureRequest) -> Iterator[Backend]:
     yield request.getfixturevalue(case.fixture)
+
+
+@pytest.fixture
+def tool_backend(case: Case, request: pytest.FixtureRequest) -> Iterator[Backend]:
+    yield request.getfixturevalue(case.tools_fixture)
+
+
+@pytest.fixture(scope="session")
+def mock_tool_backend() -> MockBackend:
+    """Hermes-style replies on the Qwen2.5 template: a calculator call while tools are offered, then answers."""
+
+    def reply(prompt: str) -> str:
+        if "<tools>" not in prompt:
+            return "Paris\nIt is the capital."
+        if "<tool_response>" in prompt:
+            return '<tool_call>\n{"name": "finish", "arguments": {"answer": "42"}}\n</tool_call>'
+        return '<tool_call>\n{"name": "calculator", "arguments": {"expression": "6*7"}}\n</tool_call>'
+
+    return MockBackend(rules=[("Reply with exactly one JSON object", lambda _: FINISH_JSON)], default=reply,
+                       chat_template=QWEN)
+
+
+@pytest.fixture(scope="session")
+def llamacpp_tool_backend() -> Iterator[Backend]:
+    """The embedded model with the Qwen2.5 template: ChatML, like its own, plus Hermes-style tools."""
+    from promptlab.backends.llamacpp import LlamaCppBackend
+
+    backend = LlamaCppBackend(seed=0, chat_template=QWEN)
+    yield backend
+    backend.close()
+
+
+@pytest.fixture(scope="session")
+def hf_tool_backend(hf_backend: Any) -> Backend:
+    """transformers with the model's own ChatML template and the JSON-in-text tool format."""
+    view: Backend = hf_backend.with_adapter(None)
+    view.tool_format = "json"
+    return view
 
 
 def greedy(backend: Backend, prompt: str = PROMPT, **overrides: Any) -> Any:
@@ -145,6 +194,56 @@ def test_async_generation_matches_sync(backend: Backend) -> None:
     expected = greedy(backend, max_new_tokens=8).text
     results = asyncio.run(backend.agenerate_batch([PROMPT, PROMPT], max_new_tokens=8))
     assert [r[0].text for r in results] == [expected, expected]
+
+
+CALCULATOR = Calculator().json_schema()
+TOOL_QUESTION = [{"role": "system", "content": "Use the calculator for arithmetic."},
+                 {"role": "user", "content": "What is 6 times 7?"}]
+QUESTION = "What is the capital of France?"
+FINISH_JSON = '{"thought": "I know it.", "tool": "finish", "arguments": {"answer": "Paris"}}'
+
+
+@pytest.mark.parametrize("stop", [(), ("\nObservation:",)], ids=["whole", "streamed"])
+def test_chat_with_tools_returns_calls_checked_against_the_schema(tool_backend: Backend, stop: tuple[str, ...]
+                                                                  ) -> None:
+    assert tool_backend.tool_calling
+    reply = tool_backend.chat(TOOL_QUESTION, tools=[CALCULATOR], tool_choice="calculator", max_new_tokens=48,
+                              stop=stop)[0]
+    assert reply.finish_reason == "tool_calls"
+    (call,) = reply.tool_calls
+    assert (call.name, call.error) == ("calculator", None)
+    assert call.id and isinstance(call.arguments, dict) and isinstance(call.arguments["expression"], str)
+    assert json.loads(call.arguments_json) == call.arguments
+
+
+def test_streamed_chat_yields_the_chat_reply(backend: Backend) -> None:
+    reference = backend.chat(MESSAGES, max_new_tokens=16)[0].text
+    chunks = list(backend.stream_chat(MESSAGES, max_new_tokens=16))
+    assert len(chunks) > 1 and "".join(chunks) == reference
+
+
+def test_chat_template_runners_answer_on_every_backend(tool_backend: Backend, case: Case) -> None:
+    direct = DirectRunner(tool_backend, template="direct_chat", max_new_tokens=12).run(QUESTION)
+    assert direct.status == "ok" and direct.answer
+    assert QUESTION in (direct.trace.steps[0].prompt or "")
+    react = ChatReActRunner(tool_backend, tools=[Calculator()], max_steps=2, max_new_tokens=64).run(QUESTION)
+    assert react.status in {"ok", "max_steps", "no_answer", "repeated_action"}
+    assert QUESTION in (react.trace.steps[0].prompt or "") and react.trace.steps[0].completion
+    if not case.real:
+        assert (direct.answer, react.answer) == ("Paris", "Paris")
+
+
+def test_native_tool_agent_runs_on_every_backend(tool_backend: Backend, case: Case) -> None:
+    runner = chat_react_runner(tool_backend, tools=[Calculator()], max_steps=3, max_new_tokens=64,
+                               tool_choice=case.must_call)
+    assert isinstance(runner, ToolCallingReActRunner)
+    result = runner.run("What is 6 times 7? Use the calculator.")
+    assert result.status in {"ok", "max_steps", "no_answer", "repeated_action"}
+    calls = [c for step in result.trace.steps for c in (step.data.get("sent") or {}).get("tool_calls", [])]
+    assert calls, "the model made no tool call"
+    assert all(c["error"] is None and c["name"] in ("calculator", "finish") for c in calls)
+    if not case.real:
+        assert (result.answer, result.trace.steps[0].observation) == ("42", "42")
 
 
 def _stop_inside(text: str) -> tuple[str, int]:

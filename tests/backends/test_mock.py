@@ -182,3 +182,44 @@ def test_structured_output_on_the_mock() -> None:
     assert cut.value.text == '{"x'
     with pytest.raises(ConstraintViolationError, match="does not match"):
         MockBackend(['{"x": 1}']).generate_structured("P", Point)
+
+
+QWEN = (Path(__file__).resolve().parents[1] / "data" / "reference" / "chat_templates" / "official"
+        / "qwen2.5-instruct.jinja").read_text(encoding="utf-8")
+TOOL_CALL = '<tool_call>\n{"name": "calculator", "arguments": {"expression": "6*7"}}\n</tool_call>'
+CALCULATOR = {"type": "function", "function": {"name": "calculator", "parameters": {
+    "type": "object", "properties": {"expression": {"type": "string"}}, "required": ["expression"]}}}
+
+
+def test_chat_calls_tool_calls_and_streams_are_recorded_and_replayed(tmp_path: Path) -> None:
+    path = tmp_path / "calls.jsonl"
+    inner = MockBackend([TOOL_CALL, "Forty-two, I think."], default="Hello there, friend.", chat_template=QWEN)
+    recorder = RecordingBackend(inner, path)
+    assert recorder.tool_calling and recorder.capabilities.streaming
+    messages = [{"role": "user", "content": "What is 6*7?"}]
+    called = recorder.chat(messages, tools=[CALCULATOR], tool_choice="auto", max_new_tokens=40)
+    replied = recorder.chat(messages, max_new_tokens=40)
+    streamed = list(recorder.stream_chat(messages, max_new_tokens=3))
+    text_stream = list(recorder.stream("Hi", max_new_tokens=5))
+    assert called[0].tool_calls[0].arguments == {"expression": "6*7"}
+    assert streamed == ["Hello", " there", ","]
+    kinds = [json.loads(line).get("kind", "generate") for line in path.read_text(encoding="utf-8").splitlines()]
+    assert kinds == ["chat", "chat", "stream_chat", "stream"]
+
+    replay = MockBackend.replay(path)
+    assert replay.chat(messages, tools=[CALCULATOR], tool_choice="auto", max_new_tokens=40) == called
+    assert replay.chat(messages, max_new_tokens=40) == replied
+    assert list(replay.stream_chat(messages, max_new_tokens=3)) == streamed
+    assert list(replay.stream("Hi", max_new_tokens=5)) == text_stream
+    with pytest.raises(ReplayMissError, match="has no chat reply to 'What is 6\\*7\\?' with this config"):
+        replay.chat(messages, tools=[CALCULATOR], tool_choice="required", max_new_tokens=40)
+    with pytest.raises(ReplayMissError, match="has no stream of prompt 'Hi'"):
+        list(replay.stream("Hi", max_new_tokens=6))
+
+
+def test_a_stream_read_only_in_part_is_not_recorded(tmp_path: Path) -> None:
+    path = tmp_path / "calls.jsonl"
+    stream = RecordingBackend(MockBackend(default="one two three four"), path).stream("Hi")
+    assert next(stream) == "one"
+    stream.close()
+    assert not path.exists()

@@ -73,3 +73,12 @@ def test_the_chooser_picks_native_calls_where_the_backend_takes_tools() -> None:
     assert isinstance(chat_react_runner(MockBackend(tool_format="json"), tools=[Calculator()]),
                       ToolCallingReActRunner)
     assert type(chat_react_runner(MockBackend(), tools=[Calculator()])) is ChatReActRunner
+
+
+def test_the_async_face_runs_the_same_loop() -> None:
+    import asyncio
+
+    mock = MockBackend([hermes("calculator", {"expression": "6*7"}), hermes("finish", {"answer": "42"})],
+                       chat_template=QWEN)
+    result = asyncio.run(ToolCallingReActRunner(mock, tools=[Calculator()]).arun(QUESTION))
+    assert (result.answer, [s.observation for s in result.trace.steps][:1]) == ("42", ["42"])
