@@ -112,7 +112,7 @@ def test_a_killed_worker_is_replaced(pal_programs: list[dict[str, Any]]) -> None
         box.start()
         first = box._worker.process.pid  # type: ignore[union-attr]  # reaching in to kill it, as the OOM killer might
         os.kill(first, 9)
-        time.sleep(0.05)
+        box._worker.process.wait(timeout=10)  # type: ignore[union-attr]  # dead before the next run, however loaded the host
         result = box.run(pal_programs[1]["program"])
         assert result.value == pal_programs[1]["answer"]
         assert box._worker is not None and box._worker.process.pid != first
