@@ -56,3 +56,16 @@ def test_min_p_is_honoured_by_the_server_too(llamacpp_backend: LlamaCppBackend, 
     hot = {"temperature": 5.0, "seed": 3, "max_new_tokens": 16}
     assert openai_backend.complete(prompt, min_p=1.0, **hot).text == greedy  # type: ignore[arg-type]
     assert openai_backend.complete(prompt, **hot).text != greedy  # type: ignore[arg-type]
+
+
+def test_a_plain_openai_spec_detects_the_server_and_matches_in_process(
+    llamacpp_backend: LlamaCppBackend, llama_server: str
+) -> None:
+    """`openai:URL` with no options: the dialect is detected, so the server's defaults never leak in."""
+    from promptlab.backends.registry import load_backend
+
+    with load_backend(f"openai:{llama_server}") as served:
+        for prompt in PROMPTS:
+            local = llamacpp_backend.complete(prompt, max_new_tokens=24)
+            assert served.complete(prompt, max_new_tokens=24).text == local.text
+        assert served.dialect == "llama-cpp"  # type: ignore[attr-defined]
