@@ -17,7 +17,7 @@ from promptlab import ConfigError, ContextLengthError, ModelLoadError, Unsupport
 from promptlab.backends.hf import HFBackend  # noqa: E402
 from promptlab.backends.registry import load_backend  # noqa: E402
 from promptlab.constraints import Choice, Grammar, JsonSchema, Regex  # noqa: E402
-from promptlab.errors import BackendError, ConstraintViolationError  # noqa: E402
+from promptlab.errors import BackendClosedError, BackendError, ConstraintViolationError  # noqa: E402
 from promptlab.stopping import find_stop  # noqa: E402
 from tests.backends.hf_models import build_tiny_llama, build_tiny_lora, write_gguf  # noqa: E402
 
@@ -414,3 +414,32 @@ def test_smollm2_structured_output(smollm2: HFBackend) -> None:
 def test_a_tokenizer_llguidance_cannot_read_is_a_clear_error(tiny: HFBackend) -> None:
     with pytest.raises(BackendError, match="cannot be read by llguidance"):
         tiny.complete(PROMPT, max_new_tokens=4, constraint=DIGITS)
+
+
+def test_a_torch_failure_while_decoding_is_one_backend_error(tiny_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    llm = HFBackend(tiny_dir, device="cpu")
+
+    def out_of_memory(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB\n(details)")
+
+    monkeypatch.setattr(llm.model, "generate", out_of_memory)
+    message = r"transformers failed while generating: RuntimeError: CUDA out of memory\. Tried to allocate 2\.00 GiB$"
+    with pytest.raises(BackendError, match=message):
+        llm.complete("hi", max_new_tokens=2)
+    with pytest.raises(BackendError, match=message):
+        list(llm.stream("hi", max_new_tokens=2))
+    llm.close()
+
+
+def test_close_releases_the_model(tiny_dir: Path) -> None:
+    import gc
+    import weakref
+
+    llm = HFBackend(tiny_dir, device="cpu")
+    llm.complete("hi", max_new_tokens=2)
+    model = weakref.ref(llm.model)
+    llm.close()
+    gc.collect()
+    assert model() is None
+    with pytest.raises(BackendClosedError):
+        llm.count_tokens("hi")
