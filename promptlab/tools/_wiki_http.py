@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from promptlab import safe_json
 from promptlab.errors import ToolError
 
 if TYPE_CHECKING:
@@ -31,20 +32,44 @@ class WikipediaError(ToolError):
     retryable = True
 
 
+MAX_RESPONSE_BYTES = 8 * 1024 * 1024
+"""Bytes of one answer from the MediaWiki API (a long article's extract is well under 1 MB)."""
+
+
+class _TooBig(Exception):
+    pass
+
+
 @dataclass(frozen=True)
 class _CallContext:
     api_url: str
     session: requests.Session
     deadline: float
     user_agent: str
+    max_bytes: int
 
     def get(self, params: dict[str, Any]) -> requests.Response:
+        """GET within the call's deadline (checked between chunks too) and byte cap; the body is safe JSON."""
+        import requests
+
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             raise requests.Timeout("deadline passed before the request was sent")
-        response = self.session.get(self.api_url, params=params, headers={"User-Agent": self.user_agent},
-                                    timeout=(remaining, remaining))
-        response.raise_for_status()
+        with self.session.get(self.api_url, params=params, headers={"User-Agent": self.user_agent},
+                              timeout=(remaining, remaining), stream=True) as response:
+            response.raise_for_status()
+            chunks: list[bytes] = []
+            size = 0
+            while chunk := response.raw.read1(64 * 1024):  # whatever has arrived: a drip still reaches the check
+                size += len(chunk)
+                if size > self.max_bytes:
+                    raise _TooBig
+                chunks.append(chunk)
+                if time.monotonic() > self.deadline:
+                    raise requests.Timeout("the answer took past the deadline")
+            body = b"".join(chunks)
+        safe_json.loads(body)  # depth and number size, before the wikipedia package's own json()
+        response._content = body  # what response.json() and .text read
         return response
 
 
@@ -79,18 +104,25 @@ def wiki_module() -> ModuleType:
 
 
 @contextmanager
-def bounded_requests(api_url: str, session: requests.Session, timeout_s: float, user_agent: str) -> Iterator[None]:
-    """Within the block, the ``wikipedia`` package's requests go to ``api_url`` and end by the deadline.
+def bounded_requests(api_url: str, session: requests.Session, timeout_s: float, user_agent: str,
+                     max_bytes: int = MAX_RESPONSE_BYTES) -> Iterator[None]:
+    """Within the block, the ``wikipedia`` package's requests go to ``api_url`` and end by the deadline
+    (``timeout_s`` for the whole block, checked between chunks too, so a drip is cut at the deadline),
+    each answer at most ``max_bytes`` of JSON within :mod:`promptlab.safe_json`'s limits.
 
-    Network failures, HTTP errors, timeouts and unreadable answers leave the block as
+    Network failures, HTTP errors, timeouts and unreadable or oversized answers leave the block as
     :class:`WikipediaError`.
     """
     import requests
 
     wiki = wiki_module()
-    token = _CURRENT.set(_CallContext(api_url, session, time.monotonic() + timeout_s, user_agent))
+    token = _CURRENT.set(_CallContext(api_url, session, time.monotonic() + timeout_s, user_agent, max_bytes))
     try:
         yield
+    except _TooBig:
+        raise WikipediaError(f"Wikipedia at {api_url} sent an answer larger than {max_bytes:,} bytes.") from None
+    except safe_json.JsonLimitError as exc:
+        raise WikipediaError(f"Wikipedia at {api_url} sent an unreadable answer ({exc}).") from None
     except requests.Timeout:
         raise WikipediaError(f"Wikipedia at {api_url} did not answer within {timeout_s:g} s.") from None
     except requests.ConnectionError as exc:
@@ -98,7 +130,7 @@ def bounded_requests(api_url: str, session: requests.Session, timeout_s: float, 
     except requests.HTTPError as exc:
         status = exc.response.status_code if exc.response is not None else "?"
         raise WikipediaError(f"Wikipedia at {api_url} answered HTTP {status}.") from None
-    except (ValueError, KeyError, IndexError, TypeError) as exc:  # JSON decoding or an unexpected shape
+    except (ValueError, KeyError, IndexError, TypeError, RecursionError) as exc:  # an unexpected shape
         raise WikipediaError(f"Wikipedia at {api_url} sent an unreadable answer ({type(exc).__name__}).") from None
     except wiki.WikipediaException as exc:
         raise WikipediaError(f"Wikipedia at {api_url} reported an error: {exc}") from None

@@ -8,7 +8,10 @@ a timeout) into an error observation the agent can read and recover from.
 Timeouts: with ``timeout_s`` set, the tool runs in a worker thread and the caller stops
 waiting after ``timeout_s``. A Python thread cannot be killed, so a timed-out call keeps
 running in the background until it returns; tools that do I/O must bound their own I/O
-too (the Wikipedia tool passes a deadline to every request). With ``timeout_s=None`` the
+too (the Wikipedia tool passes a deadline to every request). A timed-out call's result is
+dropped: a stateful tool does its I/O in :meth:`Tool.run` and changes its state in
+:meth:`Tool.complete`, which runs in the caller's thread and only for a call that returned
+in time, so a late answer can never change what the next call sees. With ``timeout_s=None`` the
 tool runs inline, which saves starting a thread (~0.1 ms) per call for cheap, pure tools.
 """
 
@@ -64,6 +67,13 @@ class Tool(ABC, Generic[ArgsT]):
     def run(self, args: ArgsT) -> str | Observation:
         """Do the work; may raise (``invoke`` turns that into an error observation)."""
 
+    def complete(self, result: str | Observation) -> str | Observation:
+        """Called in the caller's thread with what :meth:`run` returned in time; commit state here.
+
+        Never called for a call that timed out. The default returns ``result`` unchanged.
+        """
+        return result
+
     def reset(self) -> None:
         """Forget per-episode state (a new question starts). Stateless tools do nothing."""
 
@@ -77,6 +87,7 @@ class Tool(ABC, Generic[ArgsT]):
             return Observation(str(exc), "invalid_arguments", duration_s=time.perf_counter() - started)
         try:
             result = self.run(args) if self.timeout_s is None else self._run_bounded(args, self.timeout_s)
+            result = self.complete(result)
         except _ToolTimeout:
             return Observation(f"{self.name} timed out after {self.timeout_s:g} s; try again or use another action.",
                                "timeout", duration_s=time.perf_counter() - started)

@@ -12,30 +12,37 @@ Semantics follow ``wikienv.py`` of Yao et al. (2023), on top of the ``wikipedia`
 * Sentences are the paper's: non-empty lines split on ``". "``, stripped, with ``.`` appended.
 
 Every episode owns its state (a :class:`WikipediaEnv`); nothing is global or cached
-between calls. Each search is bounded by ``timeout_s`` in total.
+between calls. Each search is bounded by ``timeout_s`` in total and by the byte caps of
+:mod:`promptlab.tools._wiki_http`; pages are cut at ``max_page_chars`` and observations at
+``max_observation_chars``. A search that the agent abandoned (its tool call timed out) never
+changes the episode: the page is fetched first and committed only by a call that returned in time.
 """
 
 from __future__ import annotations
 
 import re
 import warnings
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from promptlab.tools._wiki_http import WikipediaError, bounded_requests, wiki_module
+from promptlab.tools._wiki_http import MAX_RESPONSE_BYTES, WikipediaError, bounded_requests, wiki_module
 
 if TYPE_CHECKING:
     import requests
 from promptlab.tools.base import Observation, Tool
 
 __all__ = [
+    "MAX_OBSERVATION_CHARS",
+    "MAX_PAGE_CHARS",
     "NO_MORE_RESULTS",
     "RESET_OBSERVATION",
     "USER_AGENT",
     "WIKIPEDIA_API_URL",
     "EntityArgs",
     "KeywordArgs",
+    "SearchResult",
     "WikipediaEnv",
     "WikipediaLookup",
     "WikipediaSearch",
@@ -45,6 +52,10 @@ __all__ = [
 ]
 
 WIKIPEDIA_API_URL = "https://en.wikipedia.org/w/api.php"
+MAX_PAGE_CHARS = 1_000_000
+"""Characters of a page kept for ``lookup`` (the longest English articles are about 600,000)."""
+MAX_OBSERVATION_CHARS = 4_000
+"""Characters of one observation (five sentences of a normal page are about 600)."""
 USER_AGENT = "promptlab (https://github.com/promptlab/promptlab) wikipedia/1.4"
 RESET_OBSERVATION = "Interact with Wikipedia using search[], lookup[], and finish[].\n"
 NO_MORE_RESULTS = "No more results.\n"
@@ -72,13 +83,26 @@ def page_text(extract: str) -> str:
     return "".join(line + "\n" for line in lines if len(line.split(" ")) > 2 and not _HEADING.match(line))
 
 
+@dataclass(frozen=True)
+class SearchResult:
+    """What a fetched ``search`` shows (``observation``) and loads (``page``, None: keep the current one)."""
+
+    observation: str
+    page: str | None = None
+
+
 class WikipediaEnv:
     """One episode of the paper's Wikipedia environment (create one per question, or ``reset``)."""
 
     def __init__(self, api_url: str = WIKIPEDIA_API_URL, *, timeout_s: float = 10.0, max_similar: int = 5,
-                 user_agent: str = USER_AGENT, session: requests.Session | None = None) -> None:
+                 user_agent: str = USER_AGENT, session: requests.Session | None = None,
+                 max_page_chars: int = MAX_PAGE_CHARS, max_observation_chars: int = MAX_OBSERVATION_CHARS,
+                 max_response_bytes: int = MAX_RESPONSE_BYTES) -> None:
         self.api_url = api_url
         self.timeout_s = timeout_s
+        self.max_page_chars = max_page_chars
+        self.max_observation_chars = max_observation_chars
+        self.max_response_bytes = max_response_bytes
         self.max_similar = max_similar
         self.user_agent = user_agent
         if session is None:
@@ -102,8 +126,19 @@ class WikipediaEnv:
     # ------------------------------------------------------------------- actions
     def search(self, entity: str) -> str:
         """``search[entity]``; raises :class:`WikipediaError` when Wikipedia fails or is too slow."""
-        with bounded_requests(self.api_url, self._session, self.timeout_s, self.user_agent):
+        return self.commit(self.fetch(entity))
+
+    def fetch(self, entity: str) -> SearchResult:
+        """The I/O half of ``search``: what it would show and load, without touching the episode."""
+        with bounded_requests(self.api_url, self._session, self.timeout_s, self.user_agent, self.max_response_bytes):
             return self._search(entity)
+
+    def commit(self, result: SearchResult) -> str:
+        """The state half of ``search``: load the fetched page (if any) and return the observation."""
+        if result.page is not None:
+            self.page = result.page
+            self.lookup_keyword, self.lookup_results, self.lookup_cursor = None, [], 0
+        return result.observation
 
     def lookup(self, keyword: str) -> str:
         """``lookup[keyword]``: the next sentence of the current page containing ``keyword``."""
@@ -116,7 +151,7 @@ class WikipediaEnv:
             return NO_MORE_RESULTS
         self.lookup_cursor += 1
         sentence = self.lookup_results[self.lookup_cursor - 1]
-        return f"(Result {self.lookup_cursor} / {len(self.lookup_results)}) {sentence}"
+        return self._clip(f"(Result {self.lookup_cursor} / {len(self.lookup_results)}) {sentence}")
 
     def finish(self, answer: str) -> str:
         """``finish[answer]``: store the answer; the episode is over."""
@@ -147,16 +182,19 @@ class WikipediaEnv:
         return [WikipediaSearch(self), WikipediaLookup(self)]
 
     # ------------------------------------------------------------------ internals
-    def _search(self, entity: str) -> str:
+    def _search(self, entity: str) -> SearchResult:
         extract = self._page_extract(entity)
         if extract is None:
             titles = wiki_module().search.__wrapped__(entity, results=self.max_similar)
-            return f"Could not find {entity}. Similar: {titles[:self.max_similar]}."
+            return SearchResult(self._clip(f"Could not find {entity}. Similar: {titles[:self.max_similar]}."))
         if "may refer to:" in extract:
             return self._search(f"[{entity}]")
-        self.page = page_text(extract)
-        self.lookup_keyword, self.lookup_results, self.lookup_cursor = None, [], 0
-        return " ".join(paper_sentences(self.page)[:5])
+        page = page_text(extract[:self.max_page_chars])
+        return SearchResult(self._clip(" ".join(paper_sentences(page)[:5])), page)
+
+    def _clip(self, observation: str) -> str:
+        limit = self.max_observation_chars
+        return observation if len(observation) <= limit else observation[:limit] + " [...]"
 
     def _page_extract(self, title: str) -> str | None:
         """The plain text of the page titled ``title``; None when there is none; ``may refer to:`` text
@@ -197,10 +235,17 @@ class WikipediaSearch(Tool[EntityArgs]):
         self.timeout_s = env.timeout_s + 1.0
 
     def run(self, args: EntityArgs) -> str | Observation:
+        """Fetch only (this may run in a worker thread that the caller abandons); :meth:`complete` commits."""
         try:
-            return self.env.search(args.entity)
+            return Observation("", data=self.env.fetch(args.entity))
         except WikipediaError as exc:
             return Observation(str(exc), "error")
+
+    def complete(self, result: str | Observation) -> str | Observation:
+        """In the caller's thread, only for a call that returned in time: load the page, show the observation."""
+        if isinstance(result, Observation) and isinstance(result.data, SearchResult):
+            return self.env.commit(result.data)
+        return result
 
     def reset(self) -> None:
         self.env.reset()

@@ -1,4 +1,4 @@
-"""A misbehaving OpenAI-compatible server on 127.0.0.1, one attack at a time.
+"""A misbehaving OpenAI-compatible (and MediaWiki, at ``/w/api.php``) server on 127.0.0.1, one attack at a time.
 
 ``GET /control/MODE`` switches the attack for the following requests; ``ok`` answers
 normally. Attacks: ``sse_forever`` (a token stream that never ends), ``sse_pings``
@@ -57,6 +57,9 @@ def _handler(server: HostileServer) -> type[BaseHTTPRequestHandler]:
             if self.path.startswith("/control/"):
                 server.mode = self.path.rsplit("/", 1)[1]
                 self._json({"mode": server.mode})
+            elif self.path.startswith("/w/api.php") and server.mode != "ok":  # the Wikipedia tool's endpoint
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    getattr(self, f"_{server.mode}")()
             else:
                 self._json({"data": [{"id": "hostile"}]})
 
