@@ -25,11 +25,13 @@ from promptlab.runners.direct import DirectRunner
 from promptlab.runners.flow import Chat, Effect, Generate, Runner
 from promptlab.runners.hybrid import HybridRunner
 from promptlab.runners.pal import PALRunner
+from promptlab.runners.pal_grammar import program_grammar
 from promptlab.runners.react import ReActRunner
 from promptlab.runners.react_json import ChatReActRunner
 from promptlab.runners.react_native import ToolCallingReActRunner, chat_react_runner
 from promptlab.runners.react_parse import ActionParseError, ParsedAction, parse_action
 from promptlab.runners.result import RunResult
+from promptlab.runners.slots import action_constraint, tool_call_constraint
 from promptlab.runners.voting import Vote, majority_vote
 
 __all__ = [
@@ -52,6 +54,7 @@ __all__ = [
     "SamplingPlan",
     "ToolCallingReActRunner",
     "Vote",
+    "action_constraint",
     "answer_is",
     "answers_match",
     "chat_react_runner",
@@ -63,8 +66,10 @@ __all__ = [
     "normalize_answer",
     "parse_action",
     "parse_number",
+    "program_grammar",
     "record_samples",
     "regex_extractor",
     "sample",
     "self_consistency",
+    "tool_call_constraint",
 ]

@@ -2,21 +2,39 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+import time
+from collections.abc import Callable, Generator, Sequence
 from functools import partial
 from typing import Any
 
-from promptlab.backends.base import Backend
+from promptlab.backends.base import Backend, Completion
 from promptlab.config import GenerationConfig
+from promptlab.constraints import Regex
+from promptlab.errors import ConfigError
 from promptlab.prompts.library import TemplateLibrary
 from promptlab.prompts.templates import PromptTemplate
 from promptlab.runners._prompting import Examples, as_selector, render, resolve_template, with_stops
-from promptlab.runners._sampling import Adaptive, Ballot, SamplingPlan, draw_texts, sampling_config, self_consistency
+from promptlab.runners._sampling import (
+    Adaptive,
+    Ballot,
+    SamplingPlan,
+    ballot_data,
+    draw_texts,
+    record_samples,
+    round_config,
+    sample,
+    sampling_config,
+    self_consistency,
+)
 from promptlab.runners.answers import Extractor, default_extractor, normalize_answer, regex_extractor
-from promptlab.runners.flow import Effect, Flow, Prompt, Runner, prompt_text
+from promptlab.runners.flow import Effect, Flow, Generate, Prompt, Runner, prompt_text
+from promptlab.runners.slots import answer_constraint, use_constraints
 from promptlab.tracing import TraceRecorder
 
-__all__ = ["ChainOfThoughtRunner"]
+__all__ = ["ANSWER_SLOT_TOKENS", "ChainOfThoughtRunner"]
+
+ANSWER_SLOT_TOKENS = 24
+"""Most tokens of a constrained final answer (the words after the cue)."""
 
 
 class ChainOfThoughtRunner(Runner):
@@ -29,7 +47,10 @@ class ChainOfThoughtRunner(Runner):
 
     ``examples``: a selector, a list of examples, or None for the template's default
     (the 8 GSM8K exemplars). ``extractor``: a function or a regex (group 1 is the answer);
-    by default "The answer is X", else the last number. Other keyword arguments override
+    by default "The answer is X", else the last number. ``constrained``: reason free, then
+    constrain the final answer to the template's ``answer_regex`` once the rationale writes
+    its ``answer_cue`` ("The answer is"); None (default) does so where the backend honours
+    regular expressions and a text template declares a cue. Other keyword arguments override
     decoding knobs (``temperature=``, ``max_new_tokens=``, ...).
     """
 
@@ -39,7 +60,7 @@ class ChainOfThoughtRunner(Runner):
                  config: GenerationConfig | None = None, n: int = 1, greedy_vote: bool = False,
                  adaptive: Adaptive | bool | dict[str, Any] | None = None,
                  extractor: Extractor | str = default_extractor, normalizer: Callable[[str], str] = normalize_answer,
-                 library: TemplateLibrary | None = None, **overrides: Any) -> None:
+                 constrained: bool | None = None, library: TemplateLibrary | None = None, **overrides: Any) -> None:
         super().__init__(backend)
         self.template = resolve_template(template, library)
         self.examples = as_selector(examples)
@@ -48,6 +69,19 @@ class ChainOfThoughtRunner(Runner):
         base = with_stops(config or GenerationConfig(max_new_tokens=256), self.template, extra=("\n\n",))
         self.config = sampling_config(base, n, overrides)
         self.plan = SamplingPlan.of(n, greedy_vote, adaptive)
+        slot = answer_constraint(self.template) if self.template.kind == "text" else None
+        if slot is None and constrained:
+            raise ConfigError(f"template {self.template.name!r} is not a text template declaring answer_cue and "
+                              "answer_regex, so its answer cannot be constrained; pass constrained=False")
+        self.answer_slot = slot if slot is not None and use_constraints(
+            constrained, backend, {"regex"}, "ChainOfThoughtRunner") else None
+        if self.answer_slot is not None:
+            self.config = self.config.with_overrides(stop=(*self.config.stop, self.answer_slot[0]))
+
+    @property
+    def constrained(self) -> bool:
+        """Whether the final answer is generated under the template's answer constraint."""
+        return self.answer_slot is not None
 
     def prompt(self, question: str) -> str:
         """The exact prompt sent for ``question``."""
@@ -69,8 +103,34 @@ class ChainOfThoughtRunner(Runner):
     def draw(self, prompt: Prompt, recorder: TraceRecorder, first: int, count: int, greedy: bool
              ) -> Generator[Effect, Any, list[Ballot]]:
         """Sample ``count`` rationales (numbered from ``first``; one greedy if ``greedy``) and read their votes."""
-        return draw_texts(self.backend, prompt, self.config, recorder, self.ballot, first, count, greedy)
+        if self.answer_slot is None or not isinstance(prompt, str):
+            return (yield from draw_texts(self.backend, prompt, self.config, recorder, self.ballot, first, count,
+                                          greedy))
+        cue, pattern = self.answer_slot
+        completions, elapsed = yield from sample(self.backend, prompt, round_config(self.config, first, count, greedy))
+        slots = yield from self._answer(prompt, completions, cue, pattern)
+        ballots = [self.ballot(c.text + cue + slots[i].text if i in slots else c.text)
+                   for i, c in enumerate(completions)]
+        record_samples(recorder, prompt, completions, elapsed, [ballot_data(b, greedy) for b in ballots], first=first)
+        for index, slot in slots.items():
+            recorder.add("answer", completion=slot.text, completion_tokens=slot.usage.completion_tokens,
+                         cached_prompt_tokens=slot.usage.cached_prompt_tokens, latency_s=slot.latency_s,
+                         data={"sample": first + index, "cue": cue, "finish_reason": slot.finish_reason})
+        return ballots
+
+    def _answer(self, prompt: str, rationales: Sequence[Completion], cue: str, pattern: Regex
+                ) -> Generator[Effect, Any, dict[int, Completion]]:
+        """The constrained answer of each rationale that stopped at the cue (one short greedy call each)."""
+        config = GenerationConfig(max_new_tokens=ANSWER_SLOT_TOKENS, constraint=pattern)
+        answers: dict[int, Completion] = {}
+        for index, rationale in enumerate(rationales):
+            if rationale.stop == cue:
+                started = time.perf_counter()
+                answer: Completion = (yield Generate(prompt + rationale.text + cue, config))[0]
+                answers[index] = answer.model_copy(update={"latency_s": time.perf_counter() - started})
+        return answers
 
     def flow(self, question: str, recorder: TraceRecorder) -> Flow:
+        recorder.trace.metadata["constrained"] = self.constrained
         draw = partial(self.draw, render(self.template, self.examples, question), recorder)
         return (yield from self_consistency(draw, self.plan, recorder))

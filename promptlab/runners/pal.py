@@ -34,6 +34,8 @@ from promptlab.runners._sampling import (
 from promptlab.runners.answers import format_number, normalize_answer
 from promptlab.runners.code import extract_code
 from promptlab.runners.flow import Effect, Flow, Prompt, Runner, prompt_text
+from promptlab.runners.pal_grammar import program_grammar
+from promptlab.runners.slots import use_constraints
 from promptlab.sandbox import Sandbox, SandboxResult, default_sandbox
 from promptlab.tracing import TraceRecorder
 
@@ -101,6 +103,9 @@ class PALRunner(Runner):
     its failed program with the sandbox's error and asks again, per sample.
     ``timeout`` / ``memory_mb`` bound each sandbox run (None: the sandbox's defaults); pass your
     own ``sandbox`` to run programs in its worker rather than the shared default one.
+    ``constrained``: generate each program under the grammar of a ``def solution():`` body
+    (:mod:`~promptlab.runners.pal_grammar`); None (default) does so where the backend
+    honours grammars, True insists, False never.
     """
 
     strategy = "pal"
@@ -109,7 +114,8 @@ class PALRunner(Runner):
                  config: GenerationConfig | None = None, n: int = 1, greedy_vote: bool = False,
                  adaptive: Adaptive | bool | dict[str, Any] | None = None, max_retries: int = 0, call: str = "solution",
                  timeout: float | None = None, memory_mb: int | None = None, sandbox: Sandbox | None = None,
-                 library: TemplateLibrary | None = None, **overrides: Any) -> None:
+                 constrained: bool | None = None, library: TemplateLibrary | None = None,
+                 **overrides: Any) -> None:
         super().__init__(backend)
         if max_retries < 0:
             raise ConfigError(f"max_retries must be >= 0, got {max_retries}")
@@ -117,6 +123,9 @@ class PALRunner(Runner):
             raise ConfigError(f"timeout must be > 0 seconds, got {timeout}")
         self.template = resolve_template(template, library)
         self.examples = as_selector(examples)
+        self.constrained = use_constraints(constrained, backend, {"grammar"}, "PALRunner")
+        if self.constrained:
+            overrides = {**overrides, "constraint": program_grammar(call, fenced=self.template.kind == "chat")}
         self.config = sampling_config(with_stops(config or GenerationConfig(max_new_tokens=512), self.template),
                                       n, overrides)
         self.plan = SamplingPlan.of(n, greedy_vote, adaptive)
@@ -131,6 +140,7 @@ class PALRunner(Runner):
         return prompt_text(self.backend, render(self.template, self.examples, question))
 
     def flow(self, question: str, recorder: TraceRecorder) -> Flow:
+        recorder.trace.metadata["constrained"] = self.constrained
         draw = partial(self.draw, render(self.template, self.examples, question), recorder)
         return (yield from self_consistency(draw, self.plan, recorder))
 
