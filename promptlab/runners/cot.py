@@ -49,9 +49,9 @@ class ChainOfThoughtRunner(Runner):
     (the 8 GSM8K exemplars). ``extractor``: a function or a regex (group 1 is the answer);
     by default "The answer is X", else the last number. ``constrained``: reason free, then
     constrain the final answer to the template's ``answer_regex`` once the rationale writes
-    its ``answer_cue`` ("The answer is"); None (default) does so where the backend honours
-    regular expressions and a text template declares a cue. Other keyword arguments override
-    decoding knobs (``temperature=``, ``max_new_tokens=``, ...).
+    its ``answer_cue`` ("The answer is"); None does so where the backend honours regular
+    expressions and a text template declares a cue; False (the default: no measurement shows it
+    helps yet) never. Other keyword arguments override decoding knobs (``temperature=``, ...).
     """
 
     strategy = "cot"
@@ -60,7 +60,7 @@ class ChainOfThoughtRunner(Runner):
                  config: GenerationConfig | None = None, n: int = 1, greedy_vote: bool = False,
                  adaptive: Adaptive | bool | dict[str, Any] | None = None,
                  extractor: Extractor | str = default_extractor, normalizer: Callable[[str], str] = normalize_answer,
-                 constrained: bool | None = None, library: TemplateLibrary | None = None, **overrides: Any) -> None:
+                 constrained: bool | None = False, library: TemplateLibrary | None = None, **overrides: Any) -> None:
         super().__init__(backend)
         self.template = resolve_template(template, library)
         self.examples = as_selector(examples)

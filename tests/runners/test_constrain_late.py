@@ -39,7 +39,7 @@ class PlainMock(MockBackend):
 
 def test_cot_reasons_free_then_constrains_only_the_answer() -> None:
     backend = ConstrainingMock([" 5 bagels cost 5 x 3 = 15 dollars. 23 - 15 = 8. The answer is 8 dollars.", " 8."])
-    runner = ChainOfThoughtRunner(backend)
+    runner = ChainOfThoughtRunner(backend, constrained=None)
     assert runner.constrained
     result = runner.run("Olivia has $23. She bought five bagels for $3 each. How much money does she have left?")
     assert (result.answer, result.status) == ("8", "ok")
@@ -56,7 +56,7 @@ def test_cot_reasons_free_then_constrains_only_the_answer() -> None:
 
 def test_cot_without_the_cue_keeps_the_free_completion_and_makes_no_second_call() -> None:
     backend = ConstrainingMock([" 23 - 15 = 8 dollars left.\n\nQ: next", " 23 - 14 = 9. The answer is 9", " 9."])
-    result = ChainOfThoughtRunner(backend, n=2).run("How much is left?")
+    result = ChainOfThoughtRunner(backend, n=2, constrained=True).run("How much is left?")
     assert len(backend.configs) == 2  # the two rationales in one call, then the one answer slot
     assert result.votes == {"8": 1, "9": 1}
     assert [step.kind for step in result.trace.steps] == ["generate", "generate", "answer", "vote"]
@@ -72,7 +72,8 @@ def test_cot_constrained_false_and_templates_without_a_cue() -> None:
 
 
 def test_auto_is_off_where_the_backend_cannot_constrain_and_true_says_so() -> None:
-    assert not ChainOfThoughtRunner(PlainMock()).constrained
+    assert not ChainOfThoughtRunner(PlainMock(), constrained=None).constrained
+    assert not ChainOfThoughtRunner(ConstrainingMock([])).constrained  # opt-in: not measured to help yet
     assert not PALRunner(PlainMock()).constrained
     with pytest.raises(UnsupportedKnobError, match="grammar"):
         PALRunner(PlainMock(), constrained=True)
@@ -107,7 +108,7 @@ def test_pal_on_the_embedded_model_writes_a_program_that_compiles(llamacpp_backe
 
 @pytest.mark.slow
 def test_cot_on_the_embedded_model_constrains_only_the_answer(llamacpp_backend: LlamaCppBackend) -> None:
-    runner = ChainOfThoughtRunner(llamacpp_backend, max_new_tokens=96)
+    runner = ChainOfThoughtRunner(llamacpp_backend, max_new_tokens=96, constrained=True)
     assert runner.constrained
     result = runner.run("Olivia has $23. She bought five bagels for $3 each. How much money does she have left?")
     slots = [step for step in result.trace.steps if step.kind == "answer"]

@@ -16,6 +16,8 @@ from promptlab.runners.pal import PALRunner, answer_from_value
 
 PAL_FILE = Path(__file__).parents[2] / "templates" / "examples" / "gsm_pal_prompt.jsonl"
 PROGRAMS: list[dict[str, Any]] = [json.loads(line) for line in PAL_FILE.read_text(encoding="utf-8").splitlines()]
+# Bad programs are what an unconstrained engine writes: the tests that script them pass constrained=False
+# (by default PAL constrains where the backend can, and the mock refuses what a constrained engine could not write).
 GOOD = "def solution():\n    apples = 5\n    eaten = 2\n    result = apples - eaten\n    return result"
 
 
@@ -57,7 +59,7 @@ def test_prompt_is_pals_math_prompt() -> None:
     ("def solution():\n    return 1 / 0", "sandbox_error", "ZeroDivisionError"),
 ])
 def test_bad_programs_end_in_a_status_not_an_exception(completion: str, status: str, message: str) -> None:
-    result = PALRunner(MockBackend([completion]), timeout=0.5).run("q")
+    result = PALRunner(MockBackend([completion]), timeout=0.5, constrained=False).run("q")
     assert (result.answer, result.status) == (None, status)
     execute = result.trace.steps[-1]
     assert execute.kind == "execute" and execute.data["status"] == status
@@ -66,7 +68,8 @@ def test_bad_programs_end_in_a_status_not_an_exception(completion: str, status: 
 
 
 def test_fenced_code_from_a_chat_style_answer() -> None:
-    result = PALRunner(MockBackend([f"Here is the program:\n```python\n{GOOD}\n```\nIt returns 3."])).run("q")
+    completion = f"Here is the program:\n```python\n{GOOD}\n```\nIt returns 3."
+    result = PALRunner(MockBackend([completion]), constrained=False).run("q")
     assert (result.answer, result.status) == ("3", "ok")
 
 
@@ -74,7 +77,7 @@ def test_self_consistency_over_executed_answers() -> None:
     samples = [GOOD, "def solution():\n    return 4", "def solution():\n    return undefined_name",
                "```python\ndef solution():\n    return 3.0\n```"]
     backend = MockBackend(samples)
-    result = PALRunner(backend, n=4).run("q")
+    result = PALRunner(backend, n=4, constrained=False).run("q")
     assert len(backend.prompts) == 1
     assert result.answer == "3"  # 3 and 3.0 are one answer
     assert result.votes == {"3": 2, "4": 1}  # the failed program does not vote
@@ -84,14 +87,14 @@ def test_self_consistency_over_executed_answers() -> None:
 
 def test_when_every_sample_fails_the_most_common_failure_is_the_status() -> None:
     samples = ["no code here", "def solution():\n    return 1/0", "def solution():\n    return 1/0"]
-    result = PALRunner(MockBackend(samples), n=3).run("q")
+    result = PALRunner(MockBackend(samples), n=3, constrained=False).run("q")
     assert (result.answer, result.status, result.votes, result.agreement) == (None, "sandbox_error", {}, 0.0)
 
 
 def test_retry_feeds_the_error_back() -> None:
     broken = "def solution():\n    return apples - 2"
     backend = MockBackend(rules=[(r"That program failed: NameError", GOOD)], default=broken)
-    result = PALRunner(backend, max_retries=2).run("q")
+    result = PALRunner(backend, max_retries=2, constrained=False).run("q")
     assert (result.answer, result.status) == ("3", "ok")
     assert [s.kind for s in result.trace.steps] == ["generate", "execute", "retry", "execute"]
     retry_prompt = backend.prompts[1]
@@ -102,16 +105,17 @@ def test_retry_feeds_the_error_back() -> None:
 
 def test_retries_stop_at_max_retries() -> None:
     backend = MockBackend(default="nothing useful")
-    result = PALRunner(backend, max_retries=1).run("q")
+    result = PALRunner(backend, max_retries=1, constrained=False).run("q")
     assert result.status == "no_code"
     assert len(backend.prompts) == 2
-    assert PALRunner(MockBackend(default="nothing"), max_retries=0).run("q").trace.steps[-1].kind == "execute"
+    runner = PALRunner(MockBackend(default="nothing"), max_retries=0, constrained=False)
+    assert runner.run("q").trace.steps[-1].kind == "execute"
 
 
 def test_arun_gives_the_same_result() -> None:
     samples = [GOOD, GOOD, "def solution():\n    return 7"]
-    sync = PALRunner(MockBackend(samples), n=3).run("q")
-    async_ = asyncio.run(PALRunner(MockBackend(samples), n=3).arun("q"))
+    sync = PALRunner(MockBackend(samples), n=3, constrained=False).run("q")
+    async_ = asyncio.run(PALRunner(MockBackend(samples), n=3, constrained=False).arun("q"))
     assert (async_.answer, async_.votes, async_.status) == (sync.answer, sync.votes, sync.status)
 
 

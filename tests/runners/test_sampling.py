@@ -84,7 +84,7 @@ def test_a_tie_is_broken_by_the_first_sample_and_reported() -> None:
 
 def test_a_vote_without_answers_says_why_and_keeps_each_reason() -> None:
     backend = MockBackend(["def solution():\n    return 1 / 0", "no code here", "def solution():\n    return x"])
-    result = PALRunner(backend, n=3).run("q")
+    result = PALRunner(backend, n=3, constrained=False).run("q")
     assert (result.answer, result.status) == (None, "sandbox_error")
     assert result.detail is not None and "none of the 3 samples" in result.detail
     assert "2 sandbox_error, 1 no_code" in result.detail
