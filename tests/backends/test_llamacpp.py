@@ -7,12 +7,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import BaseModel, Field
 
 from promptlab.backends._gguf import gguf_architecture
 from promptlab.backends.embedded import embedded_model_path
 from promptlab.backends.llamacpp import LlamaCppBackend
 from promptlab.constraints import Choice, Grammar, JsonSchema, Regex
-from promptlab.errors import BackendError, ContextLengthError, ModelLoadError, UnsupportedKnobError
+from promptlab.errors import (
+    BackendError,
+    ConstraintViolationError,
+    ContextLengthError,
+    ModelLoadError,
+    UnsupportedKnobError,
+)
 
 PROMPT = "Question: What is the capital of France?\nAnswer: The capital"
 
@@ -220,3 +227,19 @@ def test_a_stop_ends_a_constrained_stream_only_where_the_constraint_holds(llamac
     strict = Regex(pattern=r"( [0-9],)+ 9")  # " 3, 4," does not match: the stop is ordinary text
     completion = llamacpp_backend.complete(prompt, max_new_tokens=20, constraint=strict, stop=[" 5,"])
     assert completion.stop is None and " 5," in completion.text
+
+
+@pytest.mark.slow
+def test_structured_output_on_llamacpp(llamacpp_backend: LlamaCppBackend) -> None:
+    class Capital(BaseModel):
+        city: str = Field(max_length=30)
+        country: str = Field(max_length=30)
+
+    answer = llamacpp_backend.generate_structured("The capital of France, as JSON:", Capital, max_new_tokens=60)
+    assert isinstance(answer.value, Capital) and answer.completion.finish_reason == "eos"
+    chat = llamacpp_backend.chat_structured([{"role": "user", "content": "Capital of Italy as JSON?"}], Capital,
+                                            max_new_tokens=60)
+    assert isinstance(chat.value, Capital)
+    with pytest.raises(ConstraintViolationError, match="cut off at max_new_tokens=3") as cut:
+        llamacpp_backend.generate_structured("The capital of France, as JSON:", Capital, max_new_tokens=3)
+    assert cut.value.text and JsonSchema.of(Capital).allows_prefix(cut.value.text)

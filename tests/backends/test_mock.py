@@ -223,3 +223,16 @@ def test_a_stream_read_only_in_part_is_not_recorded(tmp_path: Path) -> None:
     assert next(stream) == "one"
     stream.close()
     assert not path.exists()
+
+
+def test_async_structured_output_on_the_mock() -> None:
+    class Point(BaseModel):
+        x: int
+
+    async def both() -> tuple[Point, Point]:
+        mock = MockBackend(['{"x": 1}', '{"x": 2}'])
+        first = await mock.agenerate_structured("P", Point)
+        second = await mock.achat_structured([{"role": "user", "content": "P"}], Point)
+        return first.value, second.value
+
+    assert asyncio.run(both()) == (Point(x=1), Point(x=2))
