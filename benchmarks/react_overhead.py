@@ -79,6 +79,56 @@ def promptlab_episode() -> Episode:
 
 
 # ---------------------------------------------------------------------------------- bare loop
+def promptlab_native_episode() -> Episode:
+    """The same episode with native tool calls: each reply is a checked ToolCall, results go back as tool turns."""
+    from promptlab.backends.base import Backend, Capabilities, Completion, ToolChoice
+    from promptlab.backends.tool_calls import checked_call
+    from promptlab.chat import Message, ToolSchema
+    from promptlab.config import GenerationConfig
+    from promptlab.runners.react_native import ToolCallingReActRunner
+    from promptlab.tools import tool
+
+    calls = [("echo", f'{{"text": "x{i}"}}') for i in range(1, STEPS)] + [("finish", f'{{"answer": "{ANSWER}"}}')]
+
+    class ScriptedChatBackend(Backend):
+        """A server-like backend: the next tool call, checked against the tools' schemas as a server's would be."""
+
+        name = "scripted-chat"
+        capabilities = Capabilities()
+
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def _generate(self, prompt: str, config: GenerationConfig) -> list[Completion]:
+            raise NotImplementedError
+
+        def _chat(self, messages: list[Message], config: GenerationConfig, tools: list[ToolSchema] | None,
+                  tool_choice: ToolChoice) -> list[Completion]:
+            name, arguments = calls[self.calls % len(calls)]
+            self.calls += 1
+            made = checked_call(f"call_{self.calls}", name, arguments, tools or [])
+            return [Completion(text="", finish_reason="tool_calls", tool_calls=(made,))]
+
+        @property
+        def tool_calling(self) -> bool:
+            return True
+
+        def count_tokens(self, text: str) -> int:
+            return 0
+
+    @tool
+    def echo(text: str) -> str:
+        """Return the text unchanged.
+
+        Args:
+            text: what to echo.
+        """
+        return text
+
+    runner = ToolCallingReActRunner(ScriptedChatBackend(), tools=[echo], max_steps=STEPS + 2)
+    return lambda: str(runner.run("q").answer)
+
+
 def bare_episode() -> Episode:
     replies = [f" step {i}\nAction {i}: Echo[x{i}]" for i in range(1, STEPS)]
     replies.append(f" that is all\nAction {STEPS}: Finish[{ANSWER}]")
@@ -172,12 +222,13 @@ def smolagents_episode() -> Episode:
 
 FRAMEWORKS: dict[str, Callable[[], Episode]] = {
     "promptlab ReActRunner": promptlab_episode,
+    "promptlab ToolCallingReActRunner": promptlab_native_episode,
     "smolagents ToolCallingAgent": smolagents_episode,
     "LangChain classic AgentExecutor": langchain_episode,
     "DSPy ReAct": dspy_episode,
     "bare hand-written loop": bare_episode,
 }
-PROMPTLAB, BARE = "promptlab ReActRunner", "bare hand-written loop"
+PROMPTLAB, NATIVE, BARE = "promptlab ReActRunner", "promptlab ToolCallingReActRunner", "bare hand-written loop"
 
 
 # ---------------------------------------------------------------------------------- measuring
@@ -228,12 +279,12 @@ def main() -> None:
             episode()
         episodes[name] = episode
 
-    fast = {n: e for n, e in episodes.items() if n in (PROMPTLAB, BARE)}
+    fast = {n: e for n, e in episodes.items() if n in (PROMPTLAB, NATIVE, BARE)}
     slow = {n: e for n, e in episodes.items() if n not in fast}
     per_step = measure(fast, args.rounds, args.episodes * 10) | measure(slow, args.rounds, max(1, args.episodes // 4))
     medians = {name: statistics.median(values) for name, values in per_step.items()}
 
-    peers = [n for n in medians if n not in (PROMPTLAB, BARE)]
+    peers = [n for n in medians if n not in (PROMPTLAB, NATIVE, BARE)]
     fastest_peer = min(peers, key=medians.__getitem__) if peers else None
     print(f"ReAct orchestration overhead, {STEPS} steps per episode, scripted model, one trivial tool")
     print(f"Python {platform.python_version()} on {platform.machine()}, {args.rounds} rounds, median per step\n")

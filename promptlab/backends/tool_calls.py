@@ -18,6 +18,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 from jsonschema import Draft202012Validator
@@ -163,13 +164,21 @@ def checked_call(call_id: str, name: str, arguments: str | dict[str, Any] | None
 def schema_problem(value: Any, schema: dict[str, Any]) -> str | None:
     """The most relevant way ``value`` fails the JSON ``schema`` (``at 'x': ...``), or None when it is valid."""
     try:
-        error = best_match(Draft202012Validator(schema).iter_errors(value))
+        error = best_match(_validator(json.dumps(schema, sort_keys=True)).iter_errors(value))
     except SchemaError as exc:
         return f"the tool's own schema is invalid: {exc.message}"
     if error is None:
         return None
     where = "/".join(str(p) for p in error.absolute_path)
     return f"at {where!r}: {error.message}" if where else error.message
+
+
+@lru_cache(maxsize=256)
+def _validator(schema_json: str) -> Draft202012Validator:
+    """One validator per schema (building one costs far more than a check), its schema checked once."""
+    schema = json.loads(schema_json)
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
 
 
 def _from_json(raw: str, index: int, tools: Sequence[ToolSchema]) -> ToolCall:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from promptlab.backends.base import Backend, Completion
-from promptlab.chat import Message, ToolCall
+from promptlab.chat import Message, ToolCall, ToolSchema
 from promptlab.config import GenerationConfig
 from promptlab.errors import ConfigError, ContextLengthError
 from promptlab.prompts.library import TemplateLibrary
@@ -85,6 +85,8 @@ class Episode:
     tools: ToolRegistry
     prompt: str = ""
     messages: list[Message] = field(default_factory=list)
+    schemas: tuple[ToolSchema, ...] = ()
+    """The tools as function schemas, for the native variant (built once per episode)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -66,10 +66,10 @@ class ToolCallingReActRunner(ReActRunner):
         return f"Call one of the tools: {', '.join([*tools.names, FINISH])}."
 
     def begin(self, question: str, tools: ToolRegistry) -> Episode:
-        return Episode(question, tools, messages=self.messages(question, tools))
+        return Episode(question, tools, messages=self.messages(question, tools), schemas=self.schemas(tools))
 
     def propose(self, episode: Episode, i: int, recorder: TraceRecorder) -> Generator[Effect, Any, Proposal | str]:
-        conversation, schemas = tuple(episode.messages), self.schemas(episode.tools)
+        conversation, schemas = tuple(episode.messages), episode.schemas
         shown = prompt_text(self.backend, conversation, schemas)
         reply = yield from self._ask(Chat(conversation, self._chat_config, schemas, self.tool_choice), shown, recorder)
         if isinstance(reply, str):
