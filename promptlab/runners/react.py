@@ -30,6 +30,7 @@ from promptlab.runners._sampling import given
 from promptlab.runners.flow import Effect, Flow, Generate, ModelCall, Runner
 from promptlab.runners.react_parse import ActionParseError, ParsedAction, parse_action, split_thought
 from promptlab.runners.result import RunResult
+from promptlab.runners.slots import action_constraint, use_constraints
 from promptlab.tools import Observation, Tool, ToolRegistry, wikipedia_tools
 from promptlab.tools.wikipedia import WIKIPEDIA_API_URL
 from promptlab.tracing import TraceRecorder
@@ -40,6 +41,7 @@ __all__ = [
     "FINISH_NAMES",
     "PAPER_TOOLS",
     "REPEAT_NOTE",
+    "THOUGHT_END",
     "ActionOutcome",
     "Episode",
     "Proposal",
@@ -57,6 +59,8 @@ DEFAULT_CONFIG = GenerationConfig(max_new_tokens=100, temperature=0.0)
 """The paper's settings: greedy, at most 100 new tokens a step."""
 FINISH = "finish"
 FINISH_NAMES = frozenset({FINISH, "final_answer"})
+THOUGHT_END = "\nAction"
+"""Where a constrained step's free thought stops: the action line is generated under the constraint."""
 PAPER_TOOLS = frozenset({"search", "lookup"})
 REPEAT_NOTE = " (You already did this action and got the same result; try something different.)"
 
@@ -111,16 +115,22 @@ class ReActRunner(Runner):
     are Wikipedia's search and lookup, ``react_tools`` (which lists the tools) otherwise.
     ``examples`` replaces the template's few-shot trajectories (one string).
     ``think=False`` is the paper's act-only variant (pair it with the ``webact`` examples).
+    ``constrained``: the thought runs free (it stops where ``Action`` begins), then the action
+    line is generated under :func:`~promptlab.runners.slots.action_constraint` (the registered
+    tools and their argument shape); None constrains where the backend honours the
+    constraint, True insists, False (the default: see BENCHMARKS.md) never.
     """
 
     strategy = "react"
+    slot_kind = "regex"
+    """The constraint kind the action slot needs at least (tools with several arguments need a grammar)."""
 
     def __init__(
         self, backend: Backend, *, tools: ToolsSpec | None = None, template: PromptTemplate | str | None = None,
         examples: str | None = None, config: GenerationConfig | None = None, max_steps: int = 7, think: bool = True,
         fallback: QuestionRunner | None = None, max_observation_chars: int = 2_000, max_question_chars: int = 4_000,
         repeat_limit: int = 3, wiki_url: str = WIKIPEDIA_API_URL, wiki_timeout_s: float = 10.0,
-        library: TemplateLibrary | None = None, **overrides: Any,
+        constrained: bool | None = False, library: TemplateLibrary | None = None, **overrides: Any,
     ) -> None:
         super().__init__(backend)
         for name, value, least in (("max_steps", max_steps, 1), ("repeat_limit", repeat_limit, 2),
@@ -135,10 +145,15 @@ class ReActRunner(Runner):
         self._library = library
         self._templates: dict[bool, PromptTemplate] = {}
         base = (config or DEFAULT_CONFIG).with_overrides(**given(overrides))
-        # One config per step, built once: the stop names the step's own Observation line.
-        self._step_configs = [base.with_overrides(stop=(*base.stop, f"\nObservation {i}:"))
+        self._constrained_option = constrained
+        self.constrained = use_constraints(constrained, backend, {self.slot_kind}, type(self).__name__)
+        # One config per step, built once: the stop names the step's own Observation line; a
+        # constrained step's thought also stops where the action would begin.
+        thought_stops = (THOUGHT_END,) if self.constrained else ()
+        self._step_configs = [base.with_overrides(stop=(*base.stop, f"\nObservation {i}:", *thought_stops))
                               for i in range(1, max_steps + 1)]
         self._action_config = base.with_overrides(stop=(*base.stop, "\n"))
+        self._slot_configs: dict[tuple[str, ...], GenerationConfig | None] = {}
         self._factory, self._shared = _tool_source(tools, wiki_url, wiki_timeout_s)
         self._shared_in_use = False
 
@@ -213,18 +228,22 @@ class ReActRunner(Runner):
         """Ask the model for step ``i`` and read its action; a status string when the model cannot be asked."""
         label = f"Thought {i}:" if self.think else f"Action {i}:"
         step_prompt = episode.prompt + label
-        reply = yield from self._ask(Generate(step_prompt, self._step_configs[i - 1]), step_prompt, recorder)
+        slot = self.slot_config(episode.tools)
+        config = self._step_configs[i - 1] if self.think or slot is None else slot
+        reply = yield from self._ask(Generate(step_prompt, config), step_prompt, recorder)
         if isinstance(reply, str):
             return reply
         completion, latency = reply
         thought, action_text = split_thought(completion.text) if self.think else ("", _first_line(completion.text))
         if not action_text and self.think:
-            # The paper's recovery: keep the thought's first line and ask for the action alone.
+            # Constrained: the thought is done and the action follows under the constraint. Otherwise
+            # the paper's recovery: keep the thought's first line and ask for the action alone.
+            note = "thought; the action follows constrained" if slot else "no action in the completion; asking for it"
             recorder.add("generate", prompt=step_prompt, completion=completion.text, **_usage(completion),
-                         latency_s=latency, data={"step": i, "note": "no action in the completion; asking for it"})
-            thought = _first_line(thought)
+                         latency_s=latency, data={"step": i, "note": note})
+            thought = thought if slot is not None and completion.stop == THOUGHT_END else _first_line(thought)
             step_prompt = f"{step_prompt} {thought}\nAction {i}:"
-            reply = yield from self._ask(Generate(step_prompt, self._action_config), step_prompt, recorder)
+            reply = yield from self._ask(Generate(step_prompt, slot or self._action_config), step_prompt, recorder)
             if isinstance(reply, str):
                 return reply
             completion, latency = reply
@@ -235,6 +254,17 @@ class ReActRunner(Runner):
         except ActionParseError as exc:
             action = exc
         return Proposal(Turn(i, thought, step_prompt, completion, latency), action, action_text)
+
+    def slot_config(self, tools: ToolRegistry) -> GenerationConfig | None:
+        """The config of a constrained action for ``tools`` (None when unconstrained), built once per tool set."""
+        if not self.constrained:
+            return None
+        key = tuple(tools.names)
+        if key not in self._slot_configs:
+            constraint = action_constraint(tools)
+            on = use_constraints(self._constrained_option, self.backend, {constraint.kind}, type(self).__name__)
+            self._slot_configs[key] = self._action_config.with_overrides(constraint=constraint) if on else None
+        return self._slot_configs[key]
 
     def observe(self, episode: Episode, proposal: Proposal, observation: str) -> None:
         """Hand the observation back: append the step to the prompt (never re-rendered, so a prefix cache works)."""

@@ -24,6 +24,7 @@ from promptlab.prompts.templates import PromptTemplate
 from promptlab.runners.flow import Chat, Effect, prompt_text
 from promptlab.runners.react import FINISH, Episode, Proposal, ReActRunner, Turn
 from promptlab.runners.react_parse import ActionParseError, ParsedAction, parse_tool_call
+from promptlab.runners.slots import tool_call_constraint
 from promptlab.tools import ToolRegistry
 from promptlab.tracing import TraceRecorder
 
@@ -42,9 +43,15 @@ DEFAULT_CHAT_CONFIG = GenerationConfig(max_new_tokens=256, temperature=0.0, stop
 
 
 class ChatReActRunner(ReActRunner):
-    """ReAct with JSON tool calls in a chat conversation (template ``react_json``)."""
+    """ReAct with JSON tool calls in a chat conversation (template ``react_json``).
+
+    ``constrained``: each reply is generated under the tools' JSON schemas
+    (:func:`~promptlab.runners.slots.tool_call_constraint`, the ``thought`` string first);
+    None where the backend honours JSON schemas; False (default) never.
+    """
 
     strategy = "react_json"
+    slot_kind = "json_schema"
 
     def __init__(self, backend: Backend, *, template: PromptTemplate | str = "react_json",
                  config: GenerationConfig | None = None, **options: Any) -> None:
@@ -61,6 +68,16 @@ class ChatReActRunner(ReActRunner):
         """The first step's prompt: :meth:`messages` in the model's chat template."""
         return prompt_text(self.backend, tuple(self.messages(question, tools)))
 
+    def slot_config(self, tools: ToolRegistry) -> GenerationConfig | None:
+        """The chat config with each reply constrained to one call of ``tools`` (None when unconstrained)."""
+        if not self.constrained:
+            return None
+        key = tuple(tools.names)
+        if key not in self._slot_configs:
+            constraint = tool_call_constraint(tools, FINISH_SCHEMA)
+            self._slot_configs[key] = self._chat_config.with_overrides(constraint=constraint)
+        return self._slot_configs[key]
+
     def hint(self, tools: ToolRegistry) -> str:
         names = ", ".join([*tools.names, FINISH])
         return f'Valid tools: {names}. Reply with one JSON object: {{"tool": NAME, "arguments": {{...}}}}.'
@@ -71,7 +88,8 @@ class ChatReActRunner(ReActRunner):
     def propose(self, episode: Episode, i: int, recorder: TraceRecorder) -> Generator[Effect, Any, Proposal | str]:
         conversation = tuple(episode.messages)
         shown = prompt_text(self.backend, conversation)
-        reply = yield from self._ask(Chat(conversation, self._chat_config), shown, recorder)
+        config = self.slot_config(episode.tools) or self._chat_config
+        reply = yield from self._ask(Chat(conversation, config), shown, recorder)
         if isinstance(reply, str):
             return reply
         completion, latency = reply

@@ -19,6 +19,7 @@ from typing import Any
 from promptlab.backends.base import Backend, ToolChoice
 from promptlab.chat import Message, ToolSchema
 from promptlab.config import GenerationConfig
+from promptlab.errors import ConfigError
 from promptlab.prompts.templates import PromptTemplate
 from promptlab.runners.flow import Chat, Effect, prompt_text
 from promptlab.runners.react import FINISH, Episode, Proposal, ReActRunner, Turn
@@ -44,6 +45,9 @@ class ToolCallingReActRunner(ReActRunner):
     def __init__(self, backend: Backend, *, template: PromptTemplate | str = "react_native",
                  config: GenerationConfig | None = None, tool_choice: ToolChoice = "auto", **options: Any) -> None:
         super().__init__(backend, template=template, config=config or DEFAULT_NATIVE_CONFIG, **options)
+        if self.constrained:
+            raise ConfigError("native tool calls are parsed by the backend (a grammar engine constrains them "
+                              "with tool_choice='required'); for constrained JSON, ChatReActRunner(constrained=True)")
         self.tool_choice = tool_choice
         self._chat_config = self._step_configs[0].with_overrides(stop=(config or DEFAULT_NATIVE_CONFIG).stop)
 
