@@ -42,8 +42,10 @@ from promptlab.runners.pal import PALRunner
 from promptlab.runners.result import RunResult
 
 __all__ = [
+    "AdaptiveOpt",
     "BackendOpt",
     "ExamplesOpt",
+    "GreedyVoteOpt",
     "JsonOpt",
     "MaxTokensOpt",
     "NOpt",
@@ -75,6 +77,8 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print answer, status, vot
 TraceOpt = Annotated[Path | None, typer.Option(help="Append the run's trace to this JSONL file.")]
 ExamplesOpt = Annotated[Path | None, typer.Option(help="Few-shot pool (.jsonl or .yaml) instead of the default.")]
 ShotsOpt = Annotated[int | None, typer.Option(min=0, help="How many examples to put in the prompt.")]
+GreedyVoteOpt = Annotated[bool, typer.Option(help="With --n: the greedy answer is the first vote (ties go to it).")]
+AdaptiveOpt = Annotated[bool, typer.Option(help="With --n: sample in rounds of 2, stop once the vote is settled.")]
 SelectorName = Literal["fixed", "random", "bm25", "similarity", "mmr"]
 SelectorOpt = Annotated[SelectorName, typer.Option(help="How to choose the examples for the question.")]
 
@@ -111,16 +115,18 @@ def report(result: RunResult, json_output: bool) -> None:
     """Print the answer (stdout) and votes (stderr), or everything as JSON; exit 1 without an answer."""
     if json_output:
         print_json({"answer": result.answer, "status": result.status, "votes": result.votes,
-                    "agreement": result.agreement, "steps": result.trace.steps})
+                    "agreement": result.agreement, "samples": result.samples, "detail": result.detail,
+                    "steps": result.trace.steps})
         return
     if result.answer is None:
-        last = result.trace.steps[-1].observation if result.trace.steps else None
+        last = result.detail or (result.trace.steps[-1].observation if result.trace.steps else None)
         typer.echo(f"no answer ({result.status})" + (f": {last}" if last else ""), err=True)
         raise typer.Exit(1)
     typer.echo(result.answer)
     if result.votes:
         tally = ", ".join(f"{answer} x{count}" for answer, count in result.votes.items())
-        typer.echo(f"votes: {tally} (agreement {result.agreement:.2f})", err=True)
+        typer.echo(f"votes: {tally} (agreement {result.agreement:.2f}, {result.samples} samples)"
+                   + (f"; {result.detail}" if result.detail else ""), err=True)
 
 
 @run_app.command("cot")
@@ -129,6 +135,8 @@ def cot(
     backend: BackendOpt = "llamacpp",
     backend_option: BackendOptionOpt = None,
     n: NOpt = 1,
+    greedy_vote: GreedyVoteOpt = False,
+    adaptive: AdaptiveOpt = False,
     temperature: TemperatureOpt = None,
     max_new_tokens: MaxTokensOpt = None,
     seed: SeedOpt = None,
@@ -144,8 +152,9 @@ def cot(
     with friendly_errors():
         chosen = selector_for(examples, shots, selector)
         result = run_on(backend, backend_option, question, trace, lambda engine: ChainOfThoughtRunner(
-            engine, examples=chosen, n=n, temperature=temperature, max_new_tokens=max_new_tokens, seed=seed,
-            extractor=answer_regex or default_extractor), echo=echo_wanted(stream, json_output, trace))
+            engine, examples=chosen, n=n, greedy_vote=greedy_vote, adaptive=adaptive, temperature=temperature,
+            max_new_tokens=max_new_tokens, seed=seed, extractor=answer_regex or default_extractor),
+            echo=echo_wanted(stream, json_output, trace))
     report(result, json_output)
 
 
@@ -155,6 +164,8 @@ def pal(
     backend: BackendOpt = "llamacpp",
     backend_option: BackendOptionOpt = None,
     n: NOpt = 1,
+    greedy_vote: GreedyVoteOpt = False,
+    adaptive: AdaptiveOpt = False,
     temperature: TemperatureOpt = None,
     max_new_tokens: MaxTokensOpt = None,
     seed: SeedOpt = None,
@@ -172,7 +183,7 @@ def pal(
     with friendly_errors():
         chosen = selector_for(examples, shots, selector)
         result = run_on(backend, backend_option, question, trace, lambda engine: PALRunner(
-            engine, examples=chosen, n=n, temperature=temperature, max_new_tokens=max_new_tokens, seed=seed,
-            max_retries=max_retries, timeout=timeout, memory_mb=memory_mb),
+            engine, examples=chosen, n=n, greedy_vote=greedy_vote, adaptive=adaptive, temperature=temperature,
+            max_new_tokens=max_new_tokens, seed=seed, max_retries=max_retries, timeout=timeout, memory_mb=memory_mb),
             echo=echo_wanted(stream, json_output, trace))
     report(result, json_output)

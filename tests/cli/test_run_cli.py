@@ -40,6 +40,13 @@ def test_cot_self_consistency_json(tmp_path: Path) -> None:
     assert read_traces(trace)[0].answer == "8"
 
 
+def test_adaptive_self_consistency_with_the_greedy_vote(tmp_path: Path) -> None:
+    backend = script(tmp_path, *["The answer is 4."] * 8)
+    result = cli.invoke(app, ["run", "cot", "q", "--backend", backend, "--n", "8", "--greedy-vote", "--adaptive"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "4" and "3 samples" in result.stderr
+
+
 def test_cot_with_an_example_pool_and_selector(tmp_path: Path) -> None:
     pool = tmp_path / "pool.jsonl"
     pool.write_text('{"question": "cars in a lot", "rationale": "3 + 2 = 5. The answer is 5.", "answer": 5}\n'
