@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Generator
+from functools import partial
 from typing import Any
 
 from promptlab.backends.base import Backend
@@ -54,29 +55,30 @@ class HybridRunner(Runner):
     def flow(self, question: str, recorder: TraceRecorder) -> Flow:
         prompts = (render(self.pal.template, self.pal.examples, question),
                    render(self.cot.template, self.cot.examples, question))
+        rounds = 0
 
         def draw(first: int, count: int, greedy: bool) -> Generator[Effect, Any, list[Ballot]]:
-            return self._draw(prompts, recorder, first, count, greedy)
+            nonlocal rounds
+            rounds += 1
+            return self._draw(prompts, recorder, first, count, greedy, cot_first=rounds % 2 == 0)
 
         return (yield from self_consistency(draw, self.plan, recorder))
 
-    def _draw(self, prompts: tuple[Prompt, Prompt], recorder: TraceRecorder, first: int, count: int, greedy: bool
-              ) -> Generator[Effect, Any, list[Ballot]]:
-        """Votes ``first`` to ``first + count - 1``: one PAL call and one CoT call (prompt caches switch
-        once each); samples are numbered per runner, so each runner's seeds continue its own sequence."""
-        if greedy:  # one greedy vote from each
-            programs = yield from self.pal.draw(prompts[0], recorder, 0, 1, True)
-            rationales = yield from self.cot.draw(prompts[1], recorder, 0, 1, True)
-            return programs + rationales
+    def _draw(self, prompts: tuple[Prompt, Prompt], recorder: TraceRecorder, first: int, count: int, greedy: bool,
+              *, cot_first: bool) -> Generator[Effect, Any, list[Ballot]]:
+        """Votes ``first`` to ``first + count - 1``: one PAL call and one CoT call. Rounds alternate which
+        goes first, so each round starts with the prompt the last one ended with and a local engine's
+        prompt cache switches once per round, not twice. Samples are numbered per runner, so each
+        runner's seeds continue its own sequence."""
         indices = range(first, first + count)
-        pal_slots = [i for i in indices if self.uses_pal(i)]
-        cot_slots = [i for i in indices if not self.uses_pal(i)]
-        pal_before = sum(self.uses_pal(i) for i in range(first))
+        pal_slots = [0] if greedy else [i for i in indices if self.uses_pal(i)]
+        cot_slots = [1] if greedy else [i for i in indices if not self.uses_pal(i)]
+        pal_before = 0 if greedy else sum(self.uses_pal(i) for i in range(first))
+        draws = [(partial(self.pal.draw, prompts[0]), pal_slots, pal_before),
+                 (partial(self.cot.draw, prompts[1]), cot_slots, first - pal_before)]
         by_index: dict[int, Ballot] = {}
-        if pal_slots:
-            programs = yield from self.pal.draw(prompts[0], recorder, pal_before, len(pal_slots), False)
-            by_index.update(zip(pal_slots, programs, strict=True))
-        if cot_slots:
-            rationales = yield from self.cot.draw(prompts[1], recorder, first - pal_before, len(cot_slots), False)
-            by_index.update(zip(cot_slots, rationales, strict=True))
-        return [by_index[i] for i in indices]
+        for draw, slots, numbered_from in reversed(draws) if cot_first else draws:
+            if slots:
+                ballots = yield from draw(recorder, 0 if greedy else numbered_from, len(slots), greedy)
+                by_index.update(zip(slots, ballots, strict=True))
+        return [by_index[i] for i in sorted(by_index)]

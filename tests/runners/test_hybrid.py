@@ -29,6 +29,8 @@ def test_greedy_vote_takes_one_greedy_answer_from_each() -> None:
     assert result.samples == 4 and result.votes == {"6": 4}
     greedy = [s for s in result.trace.steps if s.data.get("greedy")]
     assert len(greedy) == 2 and len(llm.prompts) == 4  # 2 greedy calls, then one PAL and one CoT call
+    is_pal = ["# solution in Python:" in prompt for prompt in llm.prompts]
+    assert is_pal == [True, False, False, True]  # the second round starts where the first ended: one cache switch
 
 
 def test_pal_share_sets_how_many_votes_are_programs() -> None:
