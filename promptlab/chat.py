@@ -10,12 +10,12 @@ from typing import Any, Literal
 
 import jinja2
 from jinja2 import nodes
-from jinja2.ext import Extension, loopcontrols
+from jinja2.ext import Extension
 from jinja2.parser import Parser
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel, ConfigDict
 
-from promptlab.errors import TemplateError
+from promptlab._render_env import PromptEnvironment
+from promptlab.errors import TemplateError, TemplateSecurityError
 
 __all__ = [
     "CHATML_TEMPLATE",
@@ -90,18 +90,16 @@ def render_chat_template(
     **extra: Any,
 ) -> str:
     """Render a tokenizer ``chat_template`` exactly as transformers' apply_chat_template."""
-    compiled = _compile(template)
+    environment, compiled = _compile(template)
     payload = [template_payload(m) for m in as_messages(messages)]
+    variables = dict(messages=payload, add_generation_prompt=add_generation_prompt, bos_token=bos_token,
+                     eos_token=eos_token, **extra)
     try:
-        return compiled.render(
-            messages=payload,
-            add_generation_prompt=add_generation_prompt,
-            bos_token=bos_token,
-            eos_token=eos_token,
-            **extra,
-        )
-    except Exception as exc:  # a template refusing the conversation, or failing on it
-        raise TemplateError(f"chat template failed: {exc}") from None
+        return environment.render(compiled, variables, where="chat template")
+    except TemplateSecurityError:
+        raise
+    except TemplateError as exc:  # a template refusing the conversation, or failing on it
+        raise TemplateError(f"chat template failed: {str(exc).removeprefix('chat template: ')}") from None
 
 
 def template_payload(message: Message) -> dict[str, Any]:
@@ -146,13 +144,15 @@ def _tojson(value: Any, ensure_ascii: bool = False, indent: int | None = None, s
 
 
 @lru_cache(maxsize=32)
-def _compile(template: str) -> jinja2.Template:
-    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True,
-                                        extensions=[_GenerationTag, loopcontrols])
-    env.filters["tojson"] = _tojson
+def _compile(template: str) -> tuple[PromptEnvironment, jinja2.Template]:
+    """A chat template, compiled in the prompt templates' sandbox with the same :class:`RenderLimits`
+    (a template read from a downloaded model file is untrusted code)."""
+    env = PromptEnvironment(undefined=jinja2.Undefined, extensions=[_GenerationTag])
+    env.add_filter("tojson", _tojson)
     env.globals["raise_exception"] = _raise_exception
     env.globals["strftime_now"] = _strftime_now
     try:
-        return env.from_string(template)
+        compiled, _ = env.compile_template(template, name="chat template", filename="<chat template>")
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(f"chat template does not parse (line {exc.lineno}): {exc.message}") from None
+    return env, compiled

@@ -7,9 +7,9 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from promptlab._render_env import PromptEnvironment
+from promptlab._render_limits import RenderLimits
 from promptlab.errors import TemplateError, TemplateNotFoundError
-from promptlab.prompts._environment import PromptEnvironment
-from promptlab.prompts._limits import RenderLimits
 from promptlab.prompts.templates import CHAT_SUFFIX, TEXT_SUFFIX, PromptTemplate, load_template, template_name
 
 __all__ = ["TEMPLATE_PATH_ENV", "TemplateLibrary", "shipped_templates_dir"]

@@ -14,10 +14,10 @@ from typing import Any, Literal, get_args
 import jinja2
 import yaml
 
+from promptlab._render_env import PromptEnvironment
+from promptlab._render_limits import RenderLimits
 from promptlab.chat import Message, Role
 from promptlab.errors import TemplateError
-from promptlab.prompts._environment import PromptEnvironment
-from promptlab.prompts._limits import RenderLimits
 from promptlab.prompts._spec import (
     FRONT_MATTER_EXAMPLE,
     TemplateInput,

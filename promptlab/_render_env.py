@@ -4,34 +4,41 @@ from __future__ import annotations
 
 import functools
 import types
-from collections.abc import Callable, Iterable, Mapping, Sized
+from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
 from typing import Any
 
 import jinja2
 from jinja2 import meta, nodes
 from jinja2.exceptions import SecurityError
-from jinja2.ext import loopcontrols
+from jinja2.ext import Extension, loopcontrols
 from jinja2.runtime import Context, LoopContext
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.visitor import NodeTransformer
 
+from promptlab._render_limits import Budget, Guard, RenderLimits, ResourceLimitError, replace_estimate
 from promptlab.errors import TemplateError, TemplateSecurityError
-from promptlab.prompts._limits import Budget, Guard, RenderLimits, ResourceLimitError, replace_estimate
 
 _BUDGET_KEY = "promptlab budget"  # not an identifier, so no template can name it
 _STEPS = "_promptlab_steps"
 _CONCAT = "_promptlab_concat"
+_CONTAINS = "_promptlab_contains"
 
 
 class PromptEnvironment(ImmutableSandboxedEnvironment):
-    """ImmutableSandboxedEnvironment + StrictUndefined + bounds on size, steps and output."""
+    """ImmutableSandboxedEnvironment + StrictUndefined + bounds on size, steps and output.
+
+    Prompt templates (``promptlab.prompts``) and model chat templates (``promptlab.chat``,
+    with ``undefined=jinja2.Undefined`` as transformers renders them) share it.
+    """
 
     intercepted_binops = frozenset({"*", "**", "+", "%"})
 
-    def __init__(self, limits: RenderLimits | None = None) -> None:
+    def __init__(self, limits: RenderLimits | None = None, *,
+                 undefined: type[jinja2.Undefined] = jinja2.StrictUndefined,
+                 extensions: Sequence[type[Extension]] = ()) -> None:
         super().__init__(
-            undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True, autoescape=False,
-            finalize=self._finalize, extensions=[loopcontrols],
+            undefined=undefined, trim_blocks=True, lstrip_blocks=True, autoescape=False,
+            finalize=self._finalize, extensions=[loopcontrols, *extensions],
         )
         self.guard = Guard(limits or RenderLimits())
         self.globals.pop("lipsum", None)
@@ -39,7 +46,12 @@ class PromptEnvironment(ImmutableSandboxedEnvironment):
         self.filters = {name: _guard_filter(name, func, self.guard) for name, func in self.filters.items()}
         self.filters[_STEPS] = jinja2.pass_context(_steps)
         self.filters[_CONCAT] = self._concat
+        self.filters[_CONTAINS] = self._contains
         self.concat = self._bounded_join  # type: ignore[method-assign]
+
+    def add_filter(self, name: str, func: Callable[..., Any]) -> None:
+        """Install a filter under the same size checks as Jinja's own."""
+        self.filters[name] = _guard_filter(name, func, self.guard)
 
     # -- compiling ------------------------------------------------------------------
 
@@ -132,6 +144,11 @@ class PromptEnvironment(ImmutableSandboxedEnvironment):
         text = "".join(map(str, parts))
         return str(self.guard.check_value(text, "the result of '~'"))
 
+    def _contains(self, operands: list[Any]) -> bool:
+        needle, haystack = operands
+        self.guard.check_contains(needle, haystack)
+        return bool(needle in haystack)
+
     def _bounded_join(self, parts: Iterable[str]) -> str:
         items = list(parts)
         self.guard.check_estimate(sum(map(len, items)), "a captured block (macro, set or filter block)")
@@ -158,6 +175,15 @@ class _LimitRewriter(NodeTransformer):
         self.generic_visit(node)
         node.iter = nodes.Filter(node.iter, _STEPS, [], [], None, None, lineno=node.lineno)
         return node
+
+    def visit_Compare(self, node: nodes.Compare) -> nodes.Node:
+        """``a in b`` and ``a not in b`` go through a work check (one comparison per item of ``b``)."""
+        self.generic_visit(node)
+        if len(node.ops) != 1 or node.ops[0].op not in ("in", "notin"):
+            return node
+        operands = nodes.List([node.expr, node.ops[0].expr], lineno=node.lineno)
+        test: nodes.Expr = nodes.Filter(operands, _CONTAINS, [], [], None, None, lineno=node.lineno)
+        return nodes.Not(test, lineno=node.lineno) if node.ops[0].op == "notin" else test
 
     def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
         self.generic_visit(node)
@@ -213,6 +239,12 @@ def _check_tojson(guard: Guard, value: Any, args: tuple[Any, ...], kwargs: dict[
     return value
 
 
+def _check_sum(guard: Guard, value: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    items = value if isinstance(value, list | tuple) else list(value)
+    guard.check_sum(items)
+    return items
+
+
 def _check_first_width(guard: Guard, value: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     guard.check_width(args[0] if args else next(iter(kwargs.values()), 0), "a filter's width or count")
     return value
@@ -233,6 +265,7 @@ _FILTER_CHECKS: dict[str, FilterCheck] = {
     "replace": _check_replace,
     "join": _check_join,
     "tojson": _check_tojson,
+    "sum": _check_sum,
     "format": _check_format,
 }
 # Filters that turn their input into text: a container input is measured first.

@@ -211,6 +211,24 @@ class Guard:
             longest = max((size(v) for v in args[0].values()), default=1)
             self.check_estimate(len(text) * max(longest, 1), "the result of str.translate")
 
+    def check_contains(self, needle: Any, haystack: Any) -> None:
+        """``needle in haystack`` compares the needle with every item: bound that work."""
+        work = size(haystack) * max(text_size(needle, self.limits.max_value_size), 1)
+        if work > self.limits.max_value_size * _WORK_FACTOR:
+            raise self.refuse("the work of an 'in' test (items times needle size)", work,
+                              self.limits.max_value_size * _WORK_FACTOR, "max_value_size")
+
+    def check_sum(self, items: Any) -> None:
+        """``sum`` of lists or strings copies the growing result for every item (quadratic): bound it."""
+        if not isinstance(items, list | tuple) or all(isinstance(i, int | float) for i in items):
+            return
+        total = text_size(items, self.limits.max_value_size)
+        self.check_estimate(total, "the result of the 'sum' filter")
+        work = len(items) * total
+        if work > self.limits.max_value_size * _WORK_FACTOR:
+            raise self.refuse("the work of the 'sum' filter (items times result size)", work,
+                              self.limits.max_value_size * _WORK_FACTOR, "max_value_size")
+
     def check_join(self, separator: Any, items: Any) -> None:
         if isinstance(items, Iterable) and not isinstance(items, str | bytes):
             count = len(items) if isinstance(items, Sized) else 0
@@ -236,4 +254,6 @@ def _is_int(value: Any) -> bool:
 
 
 _FORMATTER = Formatter()
+_WORK_FACTOR = 10
+"""An operation may touch at most this many times ``max_value_size`` items or characters."""
 _PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[#0\- +]*(\d+|\*)?(?:\.(\d+|\*))?")
