@@ -64,14 +64,20 @@ def _handler(server: HostileServer) -> type[BaseHTTPRequestHandler]:
                 self._json({"data": [{"id": "hostile"}]})
 
         def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("content-length", 0)))
+            self.body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
             server.requests += 1
             with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client left: the point
                 getattr(self, f"_{server.mode}")()
 
         # -- attacks ------------------------------------------------------------------
         def _ok(self) -> None:
-            self._json(OK_BODY)
+            if not self.body.get("stream"):
+                self._json(OK_BODY)
+                return
+            self._stream_headers()
+            for choice in OK_BODY["choices"]:
+                self.wfile.write(b"data: " + json.dumps({"choices": [choice]}).encode() + b"\n\n")
+            self.wfile.write(b"data: [DONE]\n\n")
 
         def _sse_forever(self) -> None:
             self._stream_headers()

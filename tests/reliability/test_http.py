@@ -84,3 +84,32 @@ def test_an_endless_token_stream_is_cut_after_max_new_tokens(server: HostileServ
     assert result["text_len"] == 8  # one character a token: exactly max_new_tokens of them
     assert result["growth_mib"] < MAX_GROWTH_MIB
     assert result["next"] == " fine"
+
+
+def test_an_evaluation_against_a_server_that_stalls_loses_nothing(server: HostileServer, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    import httpx
+
+    from promptlab.backends.openai import HttpLimits, OpenAIBackend
+    from promptlab.eval import load_results, run_eval
+
+    data = tmp_path / "sums.jsonl"
+    data.write_text("".join(json.dumps({"question": f"{i} + {i}?", "answer": str(2 * i)}) + "\n" for i in range(4)))
+    control = server.url.removesuffix("/v1") + "/control/"
+    out = tmp_path / "out"
+    limits = HttpLimits(deadline_s=1.0, read_timeout_s=0.5)
+    with OpenAIBackend(server.url, model="hostile", backoff=0.0, limits=limits) as llm:
+        httpx.get(control + "ok")
+        first = run_eval(data, backend=llm, out=out, limit=2, progress=None)
+        assert first.outcome.completed == 2
+        httpx.get(control + "hang")
+        stalled = run_eval(data, backend=llm, out=out, progress=None)
+        assert stalled.outcome.aborted is not None and "did not finish within 1 s" in stalled.outcome.aborted
+        assert stalled.outcome.completed == 0 and stalled.outcome.remaining == 2
+        assert sorted(r.id for r in load_results(out)) == sorted(r.id for r in first.summary.results)  # kept
+        httpx.get(control + "ok")
+        resumed = run_eval(data, backend=llm, out=out, progress=None)
+    assert resumed.outcome.skipped == 2 and resumed.outcome.completed == 2
+    lines = (out / "results.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 4 and len({json.loads(line)["id"] for line in lines}) == 4  # nothing twice
