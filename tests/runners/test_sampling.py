@@ -115,3 +115,17 @@ def test_bad_adaptive_settings_are_config_errors(adaptive: dict[str, object], me
 
 def test_one_sample_needs_no_plan() -> None:
     assert SamplingPlan.of(1, greedy_vote=True, adaptive=True) == SamplingPlan(1)
+
+
+@pytest.mark.slow
+def test_adaptive_hybrid_with_greedy_votes_on_the_embedded_model(llamacpp_backend: object) -> None:
+    from promptlab.runners import HybridRunner
+
+    runner = HybridRunner(llamacpp_backend, n=4, greedy_vote=True, adaptive=True, seed=0,  # type: ignore[arg-type]
+                          max_new_tokens=96)
+    result = runner.run("Tom has 5 apples and buys 7 more apples. How many apples does he have now?")
+    vote = result.trace.steps[-1]
+    assert vote.kind == "vote" and vote.data["samples"] == result.samples
+    assert 2 <= result.samples <= 4 and len(vote.data["answers"]) == result.samples
+    assert vote.data["sources"][:2] == ["pal", "cot"]  # the two greedy votes come first
+    assert result.answer is not None or result.detail is not None
