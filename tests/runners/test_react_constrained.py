@@ -7,12 +7,13 @@ from typing import Any
 
 import pytest
 
+from promptlab.backends.llamacpp import LlamaCppBackend
 from promptlab.constraints import Regex
 from promptlab.errors import ConfigError
 from promptlab.runners import ChatReActRunner, ReActRunner, ToolCallingReActRunner
 from promptlab.runners.react_json import FINISH_SCHEMA
 from promptlab.runners.slots import action_constraint, tool_call_constraint
-from promptlab.tools import ToolRegistry, wikipedia_tools
+from promptlab.tools import LocalWikipedia, ToolRegistry, WikipediaEnv, wikipedia_tools
 from tests.runners.test_constrain_late import ConstrainingMock, PlainMock
 
 
@@ -61,3 +62,16 @@ def test_json_react_replies_under_the_tools_schemas() -> None:
 def test_native_tool_calls_are_not_constrained_here() -> None:
     with pytest.raises(ConfigError, match="ChatReActRunner"):
         ToolCallingReActRunner(ConstrainingMock([]), tools=_wiki_tools, constrained=True)
+
+
+@pytest.mark.slow
+def test_every_constrained_action_of_the_embedded_model_names_a_tool(llamacpp_backend: LlamaCppBackend) -> None:
+    pages = {"Nicholas Ray": "Nicholas Ray was an American film director. He directed Rebel Without a Cause."}
+    with LocalWikipedia(pages) as wiki:
+        runner = ReActRunner(llamacpp_backend, tools=lambda: WikipediaEnv(wiki.api_url).tools(), constrained=True,
+                             max_steps=3)
+        result = runner.run("What was Nicholas Ray's profession?")
+    actions = [step for step in result.trace.steps if step.kind == "action"]
+    assert actions
+    for step in actions:
+        assert step.action is not None and step.action["tool"] in ("Search", "Lookup", "Finish")
