@@ -10,6 +10,7 @@ the real model would never emit.
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -38,6 +39,40 @@ def mock_tokenize(text: str) -> list[str]:
     A token is a word or a single punctuation mark with its leading whitespace.
     """
     return _TOKEN.findall(text)
+
+
+class PrefixTokenCounter:
+    """Counts :func:`mock_tokenize` tokens, re-scanning only what differs from the last text counted.
+
+    An agent resends a growing prompt each step, and a runner per question resends the same
+    few-shot preamble. Every token of a text but its last is fixed by that text alone (the
+    last may still grow: a word, a run of spaces), so the tokens of the previous text that
+    end inside the prefix both texts share, less one, are kept and only the rest is scanned.
+    """
+
+    def __init__(self) -> None:
+        self._state: tuple[str, list[int]] = ("", [])  # (previous text, end offset of each of its tokens)
+
+    def __call__(self, text: str) -> int:
+        previous, ends = self._state  # one read: safe against a concurrent update
+        kept = max(bisect.bisect_right(ends, _common_prefix_length(previous, text)) - 1, 0)
+        ends = ends[:kept]
+        ends.extend(match.end() for match in _TOKEN.finditer(text, ends[-1] if ends else 0))
+        self._state = (text, ends)
+        return len(ends)
+
+
+def _common_prefix_length(a: str, b: str) -> int:
+    if b.startswith(a):
+        return len(a)
+    low, high = 0, min(len(a), len(b))  # a[:low] == b[:low]; a[:high + 1] != b[:high + 1]
+    while low < high:
+        middle = (low + high + 1) // 2
+        if b.startswith(a[:middle]):
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 class MockBackend(Backend):
@@ -73,6 +108,7 @@ class MockBackend(Backend):
         self._recording: Recording | None = None
         self.prompts: list[str] = []
         """Every prompt this backend was asked to complete, in order."""
+        self._count = PrefixTokenCounter()
 
     @classmethod
     def from_file(cls, path: str | Path) -> MockBackend:
@@ -106,7 +142,7 @@ class MockBackend(Backend):
 
     def count_tokens(self, text: str) -> int:
         self._ensure_open()
-        return len(mock_tokenize(text))
+        return self._count(text)
 
     def _generate(self, prompt: str, config: GenerationConfig) -> list[Completion]:
         self.prompts.append(prompt)

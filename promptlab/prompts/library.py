@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -15,8 +18,47 @@ from promptlab.prompts.templates import CHAT_SUFFIX, TEXT_SUFFIX, PromptTemplate
 __all__ = ["TEMPLATE_PATH_ENV", "TemplateLibrary", "shipped_templates_dir"]
 
 TEMPLATE_PATH_ENV = "PROMPTLAB_TEMPLATE_PATH"
+_CACHE_SIZE = 256
 
 
+class _TemplateCache:
+    """Loaded templates shared by every library in the process, keyed by file, mtime, size and limits.
+
+    A request handler that builds a runner (hence a library) per request parses each template
+    file once per process, not once per request; an edited file is loaded again.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[tuple[Path, int, int, RenderLimits], PromptTemplate] = OrderedDict()
+        self._environments: dict[RenderLimits, PromptEnvironment] = {}
+
+    def get(self, path: Path, limits: RenderLimits) -> PromptTemplate:
+        key_path = path.resolve()
+        try:
+            stat = key_path.stat()
+        except OSError as exc:
+            raise TemplateNotFoundError(f"template file {str(path)!r} cannot be read: {exc.strerror}") from exc
+        key = (key_path, stat.st_mtime_ns, stat.st_size, limits)
+        with self._lock:
+            cached = self._entries.get(key)
+            if cached is not None:
+                self._entries.move_to_end(key)
+                return cached
+            environment = self._environments.setdefault(limits, PromptEnvironment(limits))
+        template = load_template(path, environment)  # outside the lock: a slow file blocks no one else
+        with self._lock:
+            self._entries[key] = template
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return template
+
+
+_CACHE = _TemplateCache(_CACHE_SIZE)
+
+
+@functools.cache
 def shipped_templates_dir() -> Path:
     """The templates shipped with promptlab: ``promptlab/_templates`` in a wheel, ``templates/`` in a checkout."""
     package = Path(__file__).resolve().parent.parent
@@ -34,8 +76,7 @@ class TemplateLibrary:
             if not directory.is_dir():
                 raise TemplateError(f"template directory {str(directory)!r} does not exist")
         self.dirs: tuple[Path, ...] = (*user_dirs, *([shipped_templates_dir()] if shipped else []))
-        self._env = PromptEnvironment(limits)
-        self._cache: dict[Path, tuple[int, PromptTemplate]] = {}
+        self._limits = limits or RenderLimits()
 
     @classmethod
     def default(cls, dirs: Iterable[str | Path] = (), *, limits: RenderLimits | None = None) -> TemplateLibrary:
@@ -85,25 +126,25 @@ class TemplateLibrary:
         return None
 
     def _load(self, path: Path) -> PromptTemplate:
-        key = path.resolve()
-        try:
-            mtime = key.stat().st_mtime_ns
-        except OSError as exc:
-            raise TemplateNotFoundError(f"template file {str(path)!r} cannot be read: {exc.strerror}") from exc
-        cached = self._cache.get(key)
-        if cached is not None and cached[0] == mtime:
-            return cached[1]
-        template = load_template(path, self._env)
-        self._cache[key] = (mtime, template)
-        return template
+        return _CACHE.get(path, self._limits)
 
     def _index(self) -> dict[str, Path]:
         index: dict[str, Path] = {}
         for directory in reversed(self.dirs):  # earlier directories override later ones
-            if not directory.is_dir():
-                continue
-            for path in sorted(directory.iterdir()):
-                name = template_name(path)
-                if name is not None and path.is_file():
-                    index[name] = path
+            index.update(_listing(directory))
         return index
+
+
+def _listing(directory: Path) -> dict[str, Path]:
+    """Template name -> file in ``directory``, cached until the directory's mtime changes."""
+    try:
+        mtime = directory.stat().st_mtime_ns
+    except OSError:
+        return {}
+    return _scan(directory, mtime)
+
+
+@functools.lru_cache(maxsize=64)
+def _scan(directory: Path, mtime_ns: int) -> dict[str, Path]:
+    names = ((template_name(path), path) for path in sorted(directory.iterdir()))
+    return {name: path for name, path in names if name is not None and path.is_file()}

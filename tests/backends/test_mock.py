@@ -236,3 +236,11 @@ def test_async_structured_output_on_the_mock() -> None:
         return first.value, second.value
 
     assert asyncio.run(both()) == (Point(x=1), Point(x=2))
+
+
+def test_token_count_of_edited_and_growing_texts_matches_a_full_scan() -> None:
+    mock = MockBackend()
+    texts = ["Question: a b", "Question: a bc, d", "Question: a bc, d\n  ", "Question: a bc, d\n  e.",
+             "Question: x", "", "Answer:  one two", "Answer:  one two three"]
+    for text in texts:
+        assert mock.count_tokens(text) == len(mock_tokenize(text)), text

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from promptlab.chat import Message
-from promptlab.errors import TemplateError, TemplateNotFoundError
-from promptlab.prompts import PromptTemplate, TemplateInput, TemplateLibrary
+from promptlab.errors import TemplateError, TemplateNotFoundError, TemplateSecurityError
+from promptlab.prompts import PromptTemplate, RenderLimits, TemplateInput, TemplateLibrary
 from promptlab.prompts.library import TEMPLATE_PATH_ENV
 
 GREETING = "{#-\ndescription: Greets someone.\ninputs:\n  name: Who to greet.\n-#}\nHello {{ name }}!\n"
@@ -235,3 +235,21 @@ def test_library_reloads_a_changed_file(tmp_path: Path) -> None:
     path.write_text(GREETING.replace("Hello", "Bye"), encoding="utf-8")
     os.utime(path, ns=(1, 1))  # a different mtime even on coarse clocks
     assert library.get("greet").render(name="A") == "Bye A!"
+
+
+def test_libraries_share_one_parse_per_file_and_limits(tmp_path: Path) -> None:
+    write(tmp_path, "greet.jinja", GREETING)
+    first = TemplateLibrary([tmp_path], shipped=False).get("greet")
+    assert TemplateLibrary([tmp_path], shipped=False).get("greet") is first
+    tight = TemplateLibrary([tmp_path], shipped=False, limits=RenderLimits(max_output_chars=3)).get("greet")
+    assert tight is not first
+    with pytest.raises(TemplateSecurityError, match="max_output_chars"):
+        tight.render(name="A")
+
+
+def test_a_file_added_to_a_directory_is_found(tmp_path: Path) -> None:
+    library = TemplateLibrary([tmp_path], shipped=False)
+    assert "greet" not in library
+    write(tmp_path, "greet.jinja", GREETING)
+    os.utime(tmp_path, ns=(1, 1))  # a different directory mtime even on coarse clocks
+    assert library.get("greet").render(name="A") == "Hello A!"
