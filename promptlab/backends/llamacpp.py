@@ -1,33 +1,35 @@
 """LlamaCppBackend: any GGUF model through llama-cpp-python (the embedded default).
 
-Decoding runs token by token on ``Llama.generate``: stop strings are matched on the
-decoded text by the shared :mod:`promptlab.stopping` code (so multi-token stops are
-found and the stop that fired is reported), and the KV cache of the longest common
-token prefix with the previous call is kept, so a multi-step agent that resends a
-growing prompt evaluates only the new tokens. A constraint is applied as an llguidance
-token mask on the logits before sampling (:mod:`promptlab.backends.guidance`).
+Decoding runs on :class:`~promptlab.backends.llamacpp_engine.BatchEngine`: the ``n`` samples
+of a call, and every call made at the same time from other threads or asyncio tasks, are
+decoded together, one ``llama_decode`` per step, in sequences of one unified KV cache. Stop
+strings are matched on the decoded text by the shared :mod:`promptlab.stopping` code (so
+multi-token stops are found and the stop that fired is reported), and the KV cache of the
+longest common token prefix with earlier prompts is kept, so a multi-step agent that resends
+a growing prompt, or concurrent questions that share a few-shot preamble, evaluate only the
+new tokens. A constraint is applied as an llguidance token mask on each sequence's logits
+before sampling (:mod:`promptlab.backends.guidance`).
 """
 
 from __future__ import annotations
 
-import codecs
+import asyncio
 import os
+import queue
 import random
-from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from promptlab.backends._gguf import gguf_architecture
-from promptlab.backends.base import ALL_KNOBS, Backend, Capabilities, Completion, FinishReason, Stopwatch, Usage
+from promptlab.backends.base import ALL_KNOBS, Backend, Capabilities, Completion
 from promptlab.backends.embedded import embedded_model_path
-from promptlab.backends.guidance import SequenceMask, TokenMasks
-from promptlab.backends.tool_calls import check_tool_format
+from promptlab.backends.guidance import TokenMasks
+from promptlab.backends.llamacpp_engine import BatchEngine, Request, TextSink, TokenMask
 from promptlab.config import GenerationConfig
 from promptlab.constraints import ALL_CONSTRAINT_KINDS
-from promptlab.errors import BackendError, ContextLengthError, ModelLoadError, requires
-from promptlab.stopping import StopMatcher
+from promptlab.errors import BackendError, ConfigError, ContextLengthError, ModelLoadError, requires
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
@@ -35,13 +37,7 @@ if TYPE_CHECKING:
 __all__ = ["LlamaCppBackend", "default_threads"]
 
 _SEED_SPACE = 2**32
-
-
-@dataclass(frozen=True)
-class _Outcome:
-    finish_reason: FinishReason
-    stop: str | None
-    usage: Usage
+_END = object()
 
 
 class LlamaCppBackend(Backend):
@@ -52,8 +48,10 @@ class LlamaCppBackend(Backend):
     (``n_threads_batch``) to the same. ``seed`` is the
     default for calls whose config sets none (None: fresh randomness per call).
     ``chat_template`` overrides the template stored in the GGUF metadata; ``tool_format`` is
-    :attr:`Backend.tool_format` (``"json"`` gives a template without tool support JSON tool calls). Other
-    keyword arguments (``n_gpu_layers``, ``n_batch``, ...) go to ``llama_cpp.Llama``.
+    :attr:`Backend.tool_format` (``"json"`` gives a template without tool support JSON tool calls). ``n_seq_max``
+    bounds the sequences decoded at once (samples of all concurrent calls together; more
+    wait); all of them share the ``n_ctx`` cells of one KV cache. Other keyword arguments
+    (``n_gpu_layers``, ``n_batch``, ...) go to ``llama_cpp.Llama``.
     """
 
     name = "llamacpp"
@@ -62,6 +60,7 @@ class LlamaCppBackend(Backend):
         streaming=True,
         prefix_cache=True,
         constraints=ALL_CONSTRAINT_KINDS,
+        concurrent=True,
         notes={
             "num_beams": "llama.cpp has no beam search; use the hf backend for beams, "
             "or sample n completions with temperature > 0",
@@ -78,9 +77,12 @@ class LlamaCppBackend(Backend):
         seed: int | None = None,
         chat_template: str | None = None,
         tool_format: str = "auto",
+        n_seq_max: int = 64,
         verbose: bool = False,
         **llama_options: Any,
     ) -> None:
+        if not 1 <= n_seq_max <= 256:
+            raise ConfigError(f"n_seq_max must be between 1 and 256 (llama.cpp's limit), got {n_seq_max}")
         self.model_path = Path(model_path) if model_path is not None else embedded_model_path()
         threads = n_threads or default_threads()
         self._llm = _load(
@@ -89,6 +91,7 @@ class LlamaCppBackend(Backend):
             n_threads=threads,
             n_threads_batch=n_threads_batch or threads,
             verbose=verbose,
+            n_seq_max=n_seq_max,
             **llama_options,
         )
         self._seed = seed
@@ -106,6 +109,7 @@ class LlamaCppBackend(Backend):
             "bos_token": model.token_get_text(self._bos_id) if self._bos_id != -1 else "",
             "eos_token": model.token_get_text(self._llm.token_eos()) if self._llm.token_eos() != -1 else "",
         }
+        self._engine = BatchEngine(self._llm, n_seq_max=n_seq_max, is_eog=self._is_eog)
 
     # ------------------------------------------------------------------ model facts
     @property
@@ -135,88 +139,39 @@ class LlamaCppBackend(Backend):
         return len(self._tokenize(text))
 
     def _close(self) -> None:
+        self._engine.close()
         self._llm.close()
 
     # -------------------------------------------------------------------- decoding
     def _generate(self, prompt: str, config: GenerationConfig) -> list[Completion]:
-        tokens = self._prompt_tokens(prompt)
-        completions = []
-        for seed in self._seeds(config):
-            with Stopwatch() as watch:
-                pieces = self._decode(tokens, config, seed)
-                text, outcome = _drain(pieces)
-            completions.append(
-                Completion(
-                    text=text,
-                    finish_reason=outcome.finish_reason,
-                    stop=outcome.stop,
-                    usage=outcome.usage,
-                    latency_s=watch.elapsed,
-                )
-            )
-        return completions
+        return self._engine.submit(self._request(prompt, config)).result()
+
+    def _generate_batch(self, prompts: list[str], config: GenerationConfig) -> list[list[Completion]]:
+        requests = [self._request(p, config) for p in prompts]  # every prompt checked before any runs
+        futures = [self._engine.submit(r) for r in requests]
+        return [future.result() for future in futures]
+
+    async def _agenerate(self, prompt: str, config: GenerationConfig) -> list[Completion]:
+        request = self._request(prompt, config)
+        try:
+            return await asyncio.wrap_future(self._engine.submit(request))
+        except asyncio.CancelledError:
+            request.cancel()  # frees its sequences at the engine's next step
+            raise
 
     def _stream(self, prompt: str, config: GenerationConfig) -> Iterator[str]:
-        tokens = self._prompt_tokens(prompt)  # errors surface here, not at the first next()
-        return _text_only(self._decode(tokens, config, self._seeds(config)[0]))
+        chunks: queue.SimpleQueue[object] = queue.SimpleQueue()
+        request = self._request(prompt, config, sink=chunks.put)  # errors surface here, not at the first next()
+        self._engine.submit(request).add_done_callback(lambda _: chunks.put(_END))
+        return _follow(request, chunks)
 
-    def _decode(self, tokens: list[int], config: GenerationConfig, seed: int) -> Generator[str, None, _Outcome]:
-        """Yield emittable text; return how generation ended (the base class's CallGate runs one at a time)."""
-        llm = self._llm
-        budget = min(config.max_new_tokens, self.n_ctx - len(tokens))
-        mask = self._masks.sequence(config.constraint) if config.constraint is not None else None
-        reused = self._reuse_cached_prefix(tokens)
-        llm.set_seed(seed)
-        matcher = StopMatcher.of(config)
-        utf8 = codecs.getincrementaldecoder("utf-8")(errors="ignore")
-        finish: FinishReason = "length"
-        produced = 0
-        for token in llm.generate(tokens[reused:], reset=False, **_sampling(config), **_masking(mask)):
-            if self._is_eog(token):
-                finish = "eos"
-                break
-            produced += 1
-            if mask is not None:
-                mask.advance(token)
-            if text := matcher.feed(utf8.decode(llm.detokenize([token]))):
-                yield text
-            if matcher.stopped:
-                finish = "stop"
-                break
-            if mask is not None and mask.done:  # the constraint is complete: only end-of-sequence may follow
-                finish = "eos"
-                break
-            if produced >= budget:
-                break
-        if not matcher.stopped:
-            tail = matcher.feed(utf8.decode(b"", final=True))
-            if matcher.stopped:
-                finish = "stop"
-            else:
-                tail += matcher.flush()
-            if tail:
-                yield tail
-        usage = Usage(prompt_tokens=len(tokens), completion_tokens=produced, cached_prompt_tokens=reused)
-        return _Outcome(finish, matcher.stop, usage)
-
-    def _reuse_cached_prefix(self, tokens: list[int]) -> int:
-        """Keep the KV cache of the longest common token prefix; return its length.
-
-        The last prompt token is always evaluated again: its logits start decoding.
-        """
-        llm = self._llm
-        limit = min(llm.n_tokens, len(tokens) - 1)
-        reuse = limit
-        for index, (cached, wanted) in enumerate(zip(llm.input_ids[:limit].tolist(), tokens, strict=False)):
-            if cached != wanted:
-                reuse = index
-                break
-        if reuse < llm.n_tokens and not llm._ctx.kv_cache_seq_rm(-1, reuse, -1):
-            reuse = 0  # recurrent models cannot drop part of their state
-        if reuse == 0:
-            llm.reset()  # type: ignore[no-untyped-call]
-        llm.n_tokens = reuse
-        return reuse
+    def _request(self, prompt: str, config: GenerationConfig, sink: TextSink | None = None) -> Request:
+        tokens = self._prompt_tokens(prompt)
+        masks: list[TokenMask | None] = [None] * config.n
+        if config.constraint is not None:  # an unusable constraint is refused here, in the caller's thread
+            masks = list(self._masks.sequences(config.constraint, config.n))
+        return Request(prompt=tokens, config=config, seeds=self._seeds(config),
+                       budget=min(config.max_new_tokens, self.n_ctx - len(tokens)), masks=masks, sink=sink)
 
     # ---------------------------------------------------------------------- helpers
     def _tokenize(self, text: str) -> list[int]:
@@ -245,39 +200,14 @@ class LlamaCppBackend(Backend):
         return [(base + i) % _SEED_SPACE for i in range(config.n)]
 
 
-def _sampling(config: GenerationConfig) -> dict[str, Any]:
-    """Every sampler knob, explicitly: llama.cpp's own defaults (min_p 0.05, top_k 40) differ from ours,
-    so ``min_p`` is the config's (0: off) and ``top_k=None`` turns top-k off."""
-    return {
-        "temp": config.temperature if config.sampling else 0.0,
-        "top_k": config.top_k or 0,
-        "top_p": config.top_p,
-        "min_p": config.min_p,
-        "typical_p": 1.0,
-        "repeat_penalty": config.repetition_penalty,
-    }
-
-
-def _masking(mask: SequenceMask | None) -> dict[str, Any]:
-    """The logits processor that applies ``mask`` before llama.cpp's samplers (none without a constraint)."""
-    if mask is None:
-        return {}
-    from llama_cpp import LogitsProcessorList
-
-    return {"logits_processor": LogitsProcessorList([lambda _ids, logits: mask.apply(logits)])}
-
-
-def _drain(pieces: Generator[str, None, _Outcome]) -> tuple[str, _Outcome]:
-    chunks = []
-    while True:
-        try:
-            chunks.append(next(pieces))
-        except StopIteration as done:
-            return "".join(chunks), done.value
-
-
-def _text_only(pieces: Generator[str, None, _Outcome]) -> Iterator[str]:
-    yield from pieces
+def _follow(request: Request, chunks: queue.SimpleQueue[object]) -> Iterator[str]:
+    """Yield the request's text as the engine decodes it; closing the stream cancels the request."""
+    try:
+        while (chunk := chunks.get()) is not _END:
+            yield str(chunk)
+        request.future.result()  # the request's error, if it failed
+    finally:
+        request.cancel()
 
 
 def default_threads() -> int:
@@ -297,12 +227,14 @@ def llama_options() -> Callable[..., Any]:
     return Llama.__init__
 
 
-def _load(path: Path, *, n_ctx: int, verbose: bool, **options: Any) -> Llama:
+def _load(path: Path, *, n_ctx: int, verbose: bool, n_seq_max: int, **options: Any) -> Llama:
     architecture = gguf_architecture(path)
     with requires("llamacpp", "the llamacpp backend"):
         from llama_cpp import Llama
     try:
-        return Llama(model_path=str(path), n_ctx=n_ctx, verbose=verbose, **options)
+        llm = Llama(model_path=str(path), n_ctx=n_ctx, verbose=verbose, **options)
+        _use_batched_context(llm, n_seq_max)
+        return llm
     except (ValueError, RuntimeError) as exc:
         import llama_cpp
 
@@ -311,3 +243,18 @@ def _load(path: Path, *, n_ctx: int, verbose: bool, **options: Any) -> Llama:
             f"unsupported by llama-cpp-python {llama_cpp.__version__} (try upgrading it), or the file is truncated "
             f"or corrupt; load with verbose=True to see llama.cpp's log ({exc})"
         ) from None
+
+
+def _use_batched_context(llm: Llama, n_seq_max: int) -> None:
+    """Give ``llm`` a context of ``n_seq_max`` sequences sharing one KV cache of ``n_ctx`` cells.
+
+    ``Llama`` makes a one-sequence context; the replacement is closed with the model.
+    """
+    from llama_cpp import _internals
+
+    params = llm.context_params
+    params.n_seq_max = n_seq_max
+    params.kv_unified = True  # every sequence may use any cell: a shared prompt is stored once
+    context = _internals.LlamaContext(model=llm._model, params=params, verbose=llm.verbose)
+    llm._ctx.close()
+    llm._ctx = context

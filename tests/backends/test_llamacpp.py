@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from llama_cpp import Llama
 from pydantic import BaseModel, Field
 
 from promptlab.backends._gguf import gguf_architecture
 from promptlab.backends.embedded import embedded_model_path
-from promptlab.backends.llamacpp import LlamaCppBackend
+from promptlab.backends.llamacpp import LlamaCppBackend, default_threads
 from promptlab.constraints import Choice, Grammar, JsonSchema, Regex
 from promptlab.errors import (
-    BackendError,
     ConstraintViolationError,
     ContextLengthError,
     ModelLoadError,
@@ -77,15 +78,38 @@ def test_a_prompt_longer_than_the_context_raises(llamacpp_backend: LlamaCppBacke
         llamacpp_backend.generate("word " * (llamacpp_backend.n_ctx + 10))
 
 
+@pytest.fixture(scope="module")
+def fresh_backend() -> Iterator[LlamaCppBackend]:
+    """A backend whose KV cache only ever held these tests' prompts, each evaluated alone.
+
+    (Cells evaluated in a batch with other sequences may differ from a lone evaluation in the
+    last float bits, enough to flip a greedy choice between two near-tied tokens.)
+    """
+    backend = LlamaCppBackend()
+    yield backend
+    backend.close()
+
+
+@pytest.fixture(scope="module")
+def raw_llama() -> Iterator[Llama]:
+    """llama-cpp-python's own Llama on the embedded model, as LlamaCppBackend configures its threads."""
+    llm = Llama(model_path=str(embedded_model_path()), n_ctx=4096, n_threads=default_threads(),
+                n_threads_batch=default_threads(), verbose=False)
+    yield llm
+    llm.close()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "knobs",
     [{}, {"repetition_penalty": 1.3}, {"stop": ["."]}],
     ids=["greedy", "repetition-penalty", "stop"],
 )
-def test_text_matches_the_raw_library_call(llamacpp_backend: LlamaCppBackend, knobs: dict[str, object]) -> None:
-    ours = llamacpp_backend.complete(PROMPT, max_new_tokens=24, **knobs)  # type: ignore[arg-type]
-    raw = llamacpp_backend._llm(
+def test_text_matches_the_raw_library_call(
+    fresh_backend: LlamaCppBackend, raw_llama: Llama, knobs: dict[str, object]
+) -> None:
+    ours = fresh_backend.complete(PROMPT, max_new_tokens=24, **knobs)  # type: ignore[arg-type]
+    raw = raw_llama(
         PROMPT, max_tokens=24, temperature=0.0, top_k=0, top_p=1.0, min_p=0.0,
         repeat_penalty=float(knobs.get("repetition_penalty", 1.0)),  # type: ignore[arg-type]
         stop=knobs.get("stop", []),  # type: ignore[arg-type]
@@ -114,10 +138,12 @@ def test_a_growing_prompt_reuses_the_cached_prefix(llamacpp_backend: LlamaCppBac
 
 
 @pytest.mark.slow
-def test_samples_after_the_first_reuse_the_whole_prompt(llamacpp_backend: LlamaCppBackend) -> None:
-    samples = llamacpp_backend.generate(PROMPT, n=3, temperature=0.8, max_new_tokens=4, seed=1)
+def test_samples_after_the_first_share_the_evaluated_prompt(llamacpp_backend: LlamaCppBackend) -> None:
+    prompt = "Question: Where do penguins live?\nAnswer:"
+    samples = llamacpp_backend.generate(prompt, n=3, temperature=0.8, max_new_tokens=4, seed=1)
     prompt_tokens = samples[0].usage.prompt_tokens
-    assert [s.usage.cached_prompt_tokens for s in samples[1:]] == [prompt_tokens - 1] * 2
+    assert samples[0].usage.cached_prompt_tokens < prompt_tokens - 1
+    assert [s.usage.cached_prompt_tokens for s in samples[1:]] == [prompt_tokens] * 2
 
 
 @pytest.mark.slow
@@ -143,13 +169,12 @@ def test_chat_template_and_special_tokens_come_from_the_gguf(llamacpp_backend: L
 
 
 @pytest.mark.slow
-def test_an_open_stream_blocks_other_calls_until_closed(llamacpp_backend: LlamaCppBackend) -> None:
-    stream = llamacpp_backend.stream(PROMPT, max_new_tokens=16)
-    next(iter(stream))
-    with pytest.raises(BackendError, match="already busy in this thread"):
-        llamacpp_backend.complete(PROMPT, max_new_tokens=2)
-    stream.close()  # type: ignore[attr-defined]
-    assert llamacpp_backend.complete(PROMPT, max_new_tokens=2).usage.completion_tokens >= 1
+def test_a_call_made_while_a_stream_is_open_runs_beside_it(llamacpp_backend: LlamaCppBackend) -> None:
+    expected = llamacpp_backend.complete(PROMPT, max_new_tokens=12).text
+    stream = llamacpp_backend.stream(PROMPT, max_new_tokens=12)
+    first = next(iter(stream))
+    assert llamacpp_backend.complete("Zebras are", max_new_tokens=2).usage.completion_tokens >= 1
+    assert first + "".join(stream) == expected
 
 
 @pytest.mark.slow
