@@ -1,7 +1,8 @@
-"""Evaluation throughput against OpenAI-compatible servers at concurrency 1, 4 and 8.
+"""Evaluation throughput at concurrency 1, 4 and 8: local engines that batch, and servers.
 
 Runs ``promptlab eval``'s harness (direct strategy, SVAMP, greedy, 24 new tokens at
-most) through the OpenAI backend against:
+most) on the in-process llama.cpp and transformers backends (concurrent calls are
+decoded as one batch), and through the OpenAI backend against:
 
 * the local llama-cpp-python server (``python -m llama_cpp.server``) with the embedded
   SmolLM2-135M model, started and stopped here, on 127.0.0.1;
@@ -9,7 +10,8 @@ most) through the OpenAI backend against:
   a batching server such as vLLM behaves), on an in-process HTTP transport. It shows
   what the harness's concurrency buys when the server can use it.
 
-    .venv/bin/python benchmarks/eval_throughput.py [--items 16] [--delay-ms 100]
+    .venv/bin/python benchmarks/eval_throughput.py [--items 32] [--delay-ms 100]
+        [--only llamacpp hf llama_cpp.server simulated] [--concurrency 1 8]
 """
 
 from __future__ import annotations
@@ -27,14 +29,18 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from promptlab.backends.base import Backend
+from promptlab.backends.embedded import embedded_model_path
 from promptlab.backends.llama_server import llama_server
 from promptlab.backends.openai import OpenAIBackend
+from promptlab.backends.registry import load_backend
 from promptlab.eval.checkpoint import Checkpoint, EvalConfig
 from promptlab.eval.datasets import Dataset, load_dataset
 from promptlab.eval.harness import run_evaluation
 from promptlab.eval.strategies import build_runner
 
 CONCURRENCY = (1, 4, 8)
+TARGETS = {"llamacpp": "llamacpp", "hf": f"hf:{embedded_model_path()}", "llama_cpp.server": "", "simulated": ""}
 MAX_NEW_TOKENS = 24
 
 
@@ -56,7 +62,7 @@ class ParallelServer(httpx.AsyncBaseTransport):
         return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=events)
 
 
-def evaluate(data: Dataset, backend: OpenAIBackend, spec: str, concurrency: int, items: int) -> tuple[float, float]:
+def evaluate(data: Dataset, backend: Backend, spec: str, concurrency: int, items: int) -> tuple[float, float]:
     """(seconds, accuracy) of one fresh evaluation of the first ``items`` items."""
     config = EvalConfig(dataset=data.name, dataset_path=str(data.path), fingerprint=data.fingerprint,
                         task=data.task, strategy="direct", backend=spec)
@@ -73,29 +79,37 @@ def evaluate(data: Dataset, backend: OpenAIBackend, spec: str, concurrency: int,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--items", type=int, default=16, help="SVAMP items per run")
+    parser.add_argument("--items", type=int, default=32, help="SVAMP items per run")
     parser.add_argument("--delay-ms", type=float, default=100.0, help="the simulated server's latency")
-    parser.add_argument("--threads", type=int, default=os.cpu_count() or 2, help="llama.cpp threads")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 2, help="llama.cpp server threads")
+    parser.add_argument("--only", nargs="+", default=list(TARGETS), choices=list(TARGETS), help="what to measure")
+    parser.add_argument("--concurrency", nargs="+", type=int, default=list(CONCURRENCY))
     args = parser.parse_args()
     data = load_dataset("svamp")
     rows: list[tuple[str, int, float, float | None]] = []
     load_before = os.getloadavg()[0]
 
-    simulated = OpenAIBackend("http://simulated/v1", model="simulated", transport=ParallelServer(args.delay_ms / 1000))
-    for concurrency in CONCURRENCY:
-        seconds, _ = evaluate(data, simulated, "openai:simulated", concurrency, args.items)
-        rows.append((f"simulated parallel server ({args.delay_ms:g} ms/request)", concurrency, seconds, None))
+    def measure(label: str, backend: Backend, spec: str, scored: bool = True) -> None:
+        evaluate(data, backend, spec, 1, 2)  # warm-up: model pages, caches, HTTP connection
+        for concurrency in args.concurrency:
+            seconds, accuracy = evaluate(data, backend, spec, concurrency, args.items)
+            rows.append((label, concurrency, seconds, accuracy if scored else None))
+            print(f"{label} concurrency {concurrency}: {seconds:.2f} s", file=sys.stderr, flush=True)
 
-    with llama_server(n_ctx=2048, threads=args.threads) as url:
-        backend = OpenAIBackend(url, dialect="llama-cpp")
-        evaluate(data, backend, f"openai:{url}", 1, 2)  # warm-up: model pages, HTTP connection
-        for concurrency in CONCURRENCY:
-            seconds, accuracy = evaluate(data, backend, f"openai:{url}", concurrency, args.items)
-            rows.append(("llama_cpp.server, SmolLM2-135M Q4_1", concurrency, seconds, accuracy))
-        backend.close()
+    if "simulated" in args.only:
+        simulated = OpenAIBackend("http://simulated/v1", model="simulated",
+                                  transport=ParallelServer(args.delay_ms / 1000))
+        measure(f"simulated parallel server ({args.delay_ms:g} ms/request)", simulated, "openai:simulated", False)
+    for spec in ("llamacpp", "hf"):
+        if spec in args.only:
+            with load_backend(TARGETS[spec]) as backend:
+                measure(f"in-process {spec} (batches concurrent calls)", backend, TARGETS[spec])
+    if "llama_cpp.server" in args.only:
+        with llama_server(n_ctx=2048, threads=args.threads) as url, OpenAIBackend(url, dialect="llama-cpp") as server:
+            measure("llama_cpp.server (one request at a time)", server, f"openai:{url}")
 
     print(f"Evaluation throughput: direct strategy on the first {args.items} SVAMP items, greedy, at most "
-          f"{MAX_NEW_TOKENS} new tokens; {os.cpu_count()} CPUs, llama.cpp threads {args.threads}, "
+          f"{MAX_NEW_TOKENS} new tokens; {os.cpu_count()} CPUs, llama.cpp server threads {args.threads}, "
           f"load average {load_before:.1f} -> {os.getloadavg()[0]:.1f}\n")
     print("| server | concurrency | seconds | items/s | speed-up vs concurrency 1 | accuracy |")
     print("|---|---:|---:|---:|---:|---:|")

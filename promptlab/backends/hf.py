@@ -15,6 +15,7 @@ A constraint is applied to every row (samples and beams) by a logits processor
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import inspect
 import threading
@@ -26,6 +27,7 @@ import torch
 from transformers import DynamicCache, LogitsProcessorList, StoppingCriteriaList
 
 from promptlab.backends._hf_adapters import AdapterSet
+from promptlab.backends._hf_batching import Job, MicroBatcher
 from promptlab.backends._hf_cache import PrefixCache, truncate
 from promptlab.backends._hf_constraints import ConstraintLogits
 from promptlab.backends._hf_decoding import (
@@ -83,7 +85,9 @@ class HFBackend(Backend):
     """
 
     name = "hf"
-    capabilities = Capabilities(knobs=ALL_KNOBS, streaming=True, prefix_cache=True, constraints=ALL_CONSTRAINT_KINDS)
+    capabilities = Capabilities(
+        knobs=ALL_KNOBS, streaming=True, prefix_cache=True, constraints=ALL_CONSTRAINT_KINDS, concurrent=True
+    )
 
     def __init__(
         self,
@@ -120,6 +124,7 @@ class HFBackend(Backend):
         self._cache_kw = "cache" if "cache" in inspect.signature(self._model.forward).parameters else "past_key_values"
         self._prefix = PrefixCache(self._model.config, enabled=prefix_cache)
         self._lock = threading.RLock()
+        self._batcher = MicroBatcher(self._generate_alone, self._generate_together)
         self.context_length = _context_length(self._model.config, self._tokenizer)
 
     # ---------------------------------------------------------------- model facts
@@ -173,17 +178,56 @@ class HFBackend(Backend):
         return self.stream_with_adapter(prompt, config, self.default_adapter)
 
     def generate_with_adapter(self, prompt: str, config: GenerationConfig, adapter: str | None) -> list[Completion]:
-        """``config.n`` completions of ``prompt`` with ``adapter`` active (config already validated)."""
+        """``config.n`` completions of ``prompt`` with ``adapter`` active (config already validated).
+
+        Calls made at the same time from other threads or tasks are decoded in one batch with it.
+        """
+        return self._batcher.run(self._job(prompt, config, adapter))
+
+    async def _agenerate(self, prompt: str, config: GenerationConfig) -> list[Completion]:
+        job = self._job(prompt, config, self.default_adapter)
+        try:
+            return await asyncio.to_thread(self._batcher.run, job)
+        except asyncio.CancelledError:
+            job.future.cancel()  # dropped if its batch has not started
+            raise
+
+    def _job(self, prompt: str, config: GenerationConfig, adapter: str | None) -> Job:
         tokens = self._encode(prompt)
-        budget = self._token_budget(tokens, config)
+        return Job(tokens=tokens, config=config, adapter=adapter, budget=self._token_budget(tokens, config))
+
+    def _generate_alone(self, job: Job) -> list[Completion]:
+        tokens, config = job.tokens, job.config
         decoder = RowDecoder(self._tokenizer, self._ids, len(tokens))
         accept = stop_acceptor(config)
         criteria = [StopStringCriteria(decoder, config.stop, accept)] if config.stop else []
         with self._lock, Stopwatch() as watch:
-            sequences, reused = self._decode(tokens, config, budget, adapter, criteria)
+            sequences, reused = self._decode(tokens, config, job.budget, job.adapter, criteria)
         return completions(
             sequences, decoder, config, accept, cached_prompt_tokens=reused, latency_s=watch.elapsed
         )
+
+    def _generate_together(self, jobs: list[Job]) -> list[list[Completion]]:
+        """One greedy or sampled row per job, left-padded into one ``generate`` (no prefix cache)."""
+        config, width = jobs[0].config, max(len(job.tokens) for job in jobs)
+        pad = self._ids.pad
+        rows = [[pad] * (width - len(job.tokens)) + job.tokens for job in jobs]
+        mask = [[0] * (width - len(job.tokens)) + [1] * len(job.tokens) for job in jobs]
+        decoder = RowDecoder(self._tokenizer, self._ids, width)
+        accept = stop_acceptor(config)
+        criteria = [StopStringCriteria(decoder, config.stop, accept)] if config.stop else []
+        with self._lock, Stopwatch() as watch, torch.inference_mode():
+            self._adapters.activate(jobs[0].adapter)
+            with seeded(config.seed, self.device):
+                sequences = self._model.generate(
+                    torch.tensor(rows, device=self.device),
+                    attention_mask=torch.tensor(mask, device=self.device),
+                    generation_config=hf_generation_config(config, config.max_new_tokens, self._ids),
+                    stopping_criteria=StoppingCriteriaList(criteria),
+                )
+        found = completions(sequences, decoder, config, accept, cached_prompt_tokens=0, latency_s=watch.elapsed)
+        return [[c.model_copy(update={"usage": c.usage.model_copy(update={"prompt_tokens": len(job.tokens)})})]
+                for c, job in zip(found, jobs, strict=True)]
 
     def stream_with_adapter(self, prompt: str, config: GenerationConfig, adapter: str | None) -> Iterator[str]:
         """Text chunks of one completion as they are decoded; text that may become a stop is held back."""

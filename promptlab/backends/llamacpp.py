@@ -1,6 +1,6 @@
 """LlamaCppBackend: any GGUF model through llama-cpp-python (the embedded default).
 
-Decoding runs on :class:`~promptlab.backends.llamacpp_engine.BatchEngine`: the ``n`` samples
+Decoding runs on :class:`~promptlab.backends._llamacpp_engine.BatchEngine`: the ``n`` samples
 of a call, and every call made at the same time from other threads or asyncio tasks, are
 decoded together, one ``llama_decode`` per step, in sequences of one unified KV cache. Stop
 strings are matched on the decoded text by the shared :mod:`promptlab.stopping` code (so
@@ -23,10 +23,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from promptlab.backends._gguf import gguf_architecture
+from promptlab.backends._llamacpp_engine import BatchEngine, Request, TextSink, TokenMask
 from promptlab.backends.base import ALL_KNOBS, Backend, Capabilities, Completion
 from promptlab.backends.embedded import embedded_model_path
 from promptlab.backends.guidance import TokenMasks
-from promptlab.backends.llamacpp_engine import BatchEngine, Request, TextSink, TokenMask
+from promptlab.backends.tool_calls import check_tool_format
 from promptlab.config import GenerationConfig
 from promptlab.constraints import ALL_CONSTRAINT_KINDS
 from promptlab.errors import BackendError, ConfigError, ContextLengthError, ModelLoadError, requires

@@ -221,8 +221,9 @@ def test_load_backend_passes_the_path(tmp_path: Path) -> None:
                        "additionalProperties": False}),
     ],
 )
-def test_a_constrained_completion_matches_and_ends_with_eos(llamacpp_backend: LlamaCppBackend, constraint: Any) -> None:
-    completion = llamacpp_backend.complete(PROMPT, max_new_tokens=60, constraint=constraint)
+def test_a_constrained_completion_matches_and_ends_with_eos(fresh_backend: LlamaCppBackend, constraint: Any) -> None:
+    # JSON allows any whitespace: the tiny model's greedy path through it depends on the last float bits.
+    completion = fresh_backend.complete(PROMPT, max_new_tokens=60, constraint=constraint)
     assert completion.finish_reason == "eos", completion
     assert constraint.check(completion.text), completion.text
 

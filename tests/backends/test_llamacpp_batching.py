@@ -9,9 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from promptlab.backends._llamacpp_engine import Request
+from promptlab.backends._llamacpp_kv import KvBook, common_prefix
 from promptlab.backends.llamacpp import LlamaCppBackend
-from promptlab.backends.llamacpp_engine import Request
-from promptlab.backends.llamacpp_kv import KvBook, common_prefix
 from promptlab.config import GenerationConfig
 from promptlab.errors import BackendError, ConfigError
 

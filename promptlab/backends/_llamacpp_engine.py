@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from promptlab.backends._llamacpp_kv import KvBook, common_prefix
 from promptlab.backends.base import Completion, FinishReason, Usage
-from promptlab.backends.llamacpp_kv import KvBook, common_prefix
 from promptlab.config import GenerationConfig
 from promptlab.errors import BackendClosedError, BackendError
 from promptlab.stopping import StopMatcher
@@ -183,8 +183,8 @@ class BatchEngine:
             return
         status = self._lib.llama_decode(self._ctx, self._batch)
         if status != 0:
-            for request in {id(owner): owner for owner, _ in entries if owner is not None}.values():
-                self._fail(request, BackendError(f"llama_decode returned {status} (the KV cache is full?)"))
+            for owner in {id(owner): owner for owner, _ in entries if owner is not None}.values():
+                self._fail(owner, BackendError(f"llama_decode returned {status} (the KV cache is full?)"))
             return
         for index, (request, sample) in enumerate(entries):
             if request is None or request.future.done():
