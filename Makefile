@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench install clean
+.PHONY: demo test lint bench install clean llama-server
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ $(STAMP): pyproject.toml Makefile | $(BIN)/python
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# llama.cpp's own batching HTTP server (--parallel slots, continuous batching), built with cmake from the
+# llama.cpp source vendored in the sdist of the installed llama-cpp-python, into a cached directory; a
+# no-op when the same version is already built there. Same no-AMX flags as the Python package.
+llama-server: $(STAMP)
+	$(NO_AMX) scripts/build-llama-server.sh $(BIN)/python $(VENV)/llama-server
 
 demo: $(STAMP)
 	$(BIN)/promptlab demo

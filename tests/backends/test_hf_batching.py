@@ -10,8 +10,8 @@ import pytest
 from promptlab.backends._hf_batching import Job, MicroBatcher
 from promptlab.backends.base import Completion
 from promptlab.config import GenerationConfig
+from tests.backends.hf_models import CORPUS, build_tiny_llama
 
-COUNTING = ("1, 2, 3, 4, 5, 6,", "Monday, Tuesday, Wednesday,", "A B C D E F G", "10, 20, 30, 40,")
 
 
 def _job(text: str, config: GenerationConfig | None = None) -> Job:
@@ -118,31 +118,37 @@ def test_a_call_cancelled_before_its_batch_is_dropped() -> None:
     assert outcomes[2][0].text == "C"
 
 
-@pytest.mark.slow
-def test_concurrent_calls_give_the_texts_of_calls_made_one_by_one(hf_backend: Any) -> None:
-    expected = [hf_backend.complete(p, max_new_tokens=8).text for p in COUNTING]
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from promptlab.backends.hf import HFBackend
+
+    return HFBackend(build_tiny_llama(tmp_path_factory.mktemp("tiny-llama")), device="cpu")
+
+
+def test_concurrent_calls_give_the_texts_of_calls_made_one_by_one(tiny: Any) -> None:
+    prompts = [text for text in CORPUS if len(text) > 40]
+    expected = [tiny.generate(p, max_new_tokens=8, stop=["!"])[0] for p in prompts]
     sizes: list[int] = []
-    together = hf_backend._generate_together
+    together = tiny._generate_together
 
     def recording(jobs: list[Job]) -> list[list[Completion]]:
         sizes.append(len(jobs))
         return together(jobs)  # type: ignore[no-any-return]
 
-    hf_backend._batcher._run_many = recording
-    results: dict[int, str] = {}
-    start = threading.Barrier(len(COUNTING))
+    tiny._batcher._run_many = recording
+    results: dict[int, Completion] = {}
+    start = threading.Barrier(len(prompts))
 
     def call(index: int) -> None:
         start.wait()
-        results[index] = hf_backend.complete(COUNTING[index], max_new_tokens=8).text
+        results[index] = tiny.generate(prompts[index], max_new_tokens=8, stop=["!"])[0]
 
-    threads = [threading.Thread(target=call, args=(i,)) for i in range(len(COUNTING))]
-    try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    finally:
-        hf_backend._batcher._run_many = together
-    assert [results[i] for i in range(len(COUNTING))] == expected
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(len(prompts))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     assert sizes and max(sizes) > 1
+    for got, want in zip([results[i] for i in range(len(prompts))], expected, strict=True):
+        assert (got.text, got.finish_reason, got.usage.prompt_tokens) == (want.text, want.finish_reason,
+                                                                           want.usage.prompt_tokens)
