@@ -354,8 +354,9 @@ class HFBackend(Backend):
 
     def _close(self) -> None:
         """Drop the model, its adapters and cache, and hand freed CUDA memory back to the driver."""
-        self.clear_cache()
-        del self._model, self._adapters
+        with self._lock:  # a batch in flight finishes first
+            self._prefix.clear()
+            del self._model, self._adapters
         gc.collect()
         if self.device.type == "cuda":
             torch.cuda.empty_cache()

@@ -13,7 +13,6 @@ from promptlab.config import GenerationConfig
 from tests.backends.hf_models import CORPUS, build_tiny_llama
 
 
-
 def _job(text: str, config: GenerationConfig | None = None) -> Job:
     config = config or GenerationConfig(max_new_tokens=4)
     return Job(tokens=[ord(c) for c in text], config=config, adapter=None, budget=config.max_new_tokens)
