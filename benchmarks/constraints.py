@@ -94,19 +94,17 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=64)
     parser.add_argument("--json", action="store_true", help="print rows as JSON lines")
     args = parser.parse_args()
-    rows = []
+    if not args.json:
+        print("| engine | constraint | ms/token (median) | tokens | vs none |")
+        print("|---|---|---|---|---|")
     for name in args.only or list(ENGINES):
         with ENGINES[name]() as backend:
-            rows.extend(measure(name, backend, args.rounds, args.tokens))
-    if args.json:
-        for row in rows:
-            print(json.dumps(row))
-        return
-    print("| engine | constraint | ms/token (median) | tokens | vs none |")
-    print("|---|---|---|---|---|")
-    for row in rows:
-        print(f"| {row['engine']} | {row['constraint']} | {row['ms_per_token']} | {row['tokens']} | "
-              f"{(float(row['ratio']) - 1) * 100:+.1f}% |")  # type: ignore[arg-type]
+            for row in measure(name, backend, args.rounds, args.tokens):  # each engine's rows as soon as done
+                if args.json:
+                    print(json.dumps(row), flush=True)
+                else:
+                    print(f"| {row['engine']} | {row['constraint']} | {row['ms_per_token']} | {row['tokens']} | "
+                          f"{(float(str(row['ratio'])) - 1) * 100:+.1f}% |", flush=True)
 
 
 if __name__ == "__main__":
