@@ -12,6 +12,7 @@ import gc
 import weakref
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -41,7 +42,17 @@ def _hf() -> Backend:
     return HFBackend(embedded_model_path(), device="cpu")
 
 
-ENGINES: dict[str, Callable[..., Backend]] = {"mock": _mock, "llamacpp": _llamacpp, "hf": _hf}
+def _hf_tiny() -> Backend:
+    """A tiny random Llama through transformers: the same engine code, seconds instead of minutes on 2 CPUs."""
+    import tempfile
+
+    from promptlab.backends.hf import HFBackend
+    from tests.backends.hf_models import build_tiny_llama
+
+    return HFBackend(build_tiny_llama(Path(tempfile.mkdtemp(prefix="tiny-llama-"))), device="cpu")
+
+
+ENGINES: dict[str, Callable[..., Backend]] = {"mock": _mock, "llamacpp": _llamacpp, "hf": _hf_tiny}
 SLOW = pytest.mark.slow
 
 
