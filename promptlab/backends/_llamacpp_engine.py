@@ -175,8 +175,8 @@ class BatchEngine:
             self._fail(request, closed)
 
     def _step(self) -> None:
-        for request in [r for r in self._active if r.cancelled]:
-            self._fail(request, None)
+        for cancelled in [r for r in self._active if r.cancelled]:
+            self._fail(cancelled, None)
         self._admit()
         entries = self._fill_batch()
         if not entries:

@@ -257,5 +257,5 @@ def _use_batched_context(llm: Llama, n_seq_max: int) -> None:
     params.n_seq_max = n_seq_max
     params.kv_unified = True  # every sequence may use any cell: a shared prompt is stored once
     context = _internals.LlamaContext(model=llm._model, params=params, verbose=llm.verbose)
-    llm._ctx.close()
+    llm._ctx.close()  # type: ignore[no-untyped-call]
     llm._ctx = context
