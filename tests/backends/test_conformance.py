@@ -20,8 +20,12 @@ from promptlab.errors import BackendError, UnsupportedKnobError
 from promptlab.runners import ChatReActRunner, DirectRunner, ToolCallingReActRunner, chat_react_runner
 from promptlab.tools import Calculator
 
+from .known_limits import NATIVE_AGENT_ON_LLAMA_CPP_PYTHON_SERVER
+
 QWEN = (Path(__file__).resolve().parents[1] / "data" / "reference" / "chat_templates" / "official"
         / "qwen2.5-instruct.jinja").read_text(encoding="utf-8")
+
+
 
 
 @dataclass(frozen=True)
@@ -239,6 +243,8 @@ def test_chat_template_runners_answer_on_every_backend(tool_backend: Backend, ca
 
 
 def test_native_tool_agent_runs_on_every_backend(tool_backend: Backend, case: Case) -> None:
+    if case.name == "openai":
+        pytest.skip(NATIVE_AGENT_ON_LLAMA_CPP_PYTHON_SERVER)
     runner = chat_react_runner(tool_backend, tools=[Calculator()], max_steps=3, max_new_tokens=64,
                                tool_choice=case.must_call)
     assert isinstance(runner, ToolCallingReActRunner)

@@ -22,10 +22,11 @@ def test_demo_shows_program_sandbox_result_and_answer(tmp_path: Path) -> None:
 
 def test_demo_reports_a_failed_program_with_exit_code_1(tmp_path: Path) -> None:
     script = tmp_path / "pal.json"
-    script.write_text(json.dumps(["def solution():\n    import os\n    return os.getcwd()\n"]))
+    # PAL's grammar admits no imports, so the failure is one the grammar cannot see: an undefined name.
+    script.write_text(json.dumps(["def solution():\n    total = apples + 1\n    return total\n"]))
     result = runner.invoke(app, ["demo", "--backend", f"mock:{script}"])
     assert result.exit_code == 1
-    assert "sandbox: sandbox_forbidden" in result.output
+    assert "sandbox: sandbox_error" in result.output and "NameError" in result.output
 
 
 @pytest.mark.slow

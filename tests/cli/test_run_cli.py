@@ -68,12 +68,12 @@ def test_pal_runs_the_program(tmp_path: Path) -> None:
 
 
 def test_pal_json_with_votes_and_a_failed_sample(tmp_path: Path) -> None:
-    backend = script(tmp_path, PROGRAM, "no code at all", PROGRAM)
+    backend = script(tmp_path, PROGRAM, "def solution():\n    return apples", PROGRAM)
     result = cli.invoke(app, ["run", "pal", "q", "--backend", backend, "-n", "3", "--json"])
     data = json.loads(result.stdout)
     assert (data["answer"], data["votes"], data["agreement"]) == ("8", {"8": 2}, 2 / 3)
     executes = [s for s in data["steps"] if s["kind"] == "execute"]
-    assert [s["data"]["status"] for s in executes] == ["ok", "no_code", "ok"]
+    assert [s["data"]["status"] for s in executes] == ["ok", "sandbox_error", "ok"]
 
 
 def test_no_answer_exits_1_with_the_reason(tmp_path: Path) -> None:

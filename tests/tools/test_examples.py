@@ -9,6 +9,8 @@ from types import ModuleType
 
 import pytest
 
+from tests.backends.known_limits import NATIVE_AGENT_ON_LLAMA_CPP_PYTHON_SERVER
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
@@ -63,6 +65,8 @@ def test_tool_calling_example_runs_a_scripted_agent(capsys: pytest.CaptureFixtur
 def test_tool_calling_example_on_real_models(where: str, request: pytest.FixtureRequest,
                                              capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("llama_cpp")
+    if where == "server":
+        pytest.skip(NATIVE_AGENT_ON_LLAMA_CPP_PYTHON_SERVER)
     example = load("tool_calling")
     spec = "llamacpp" if where == "embedded" else f"openai:{request.getfixturevalue('tool_server')}"
     example.main(["--backend", spec, "--max-steps", "2"])
