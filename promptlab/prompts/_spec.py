@@ -43,6 +43,8 @@ class TemplateInput:
     description: str = ""
     required: bool = True
     default: Any = field(default=None, compare=False, repr=False)
+    source: Path | None = field(default=None, compare=False, repr=False)
+    """The ``default_file`` the default was read from (the template cache re-checks it)."""
 
 
 @dataclass(frozen=True)
@@ -122,8 +124,10 @@ def _parse_input(name: str, spec: Any, where: str, base_dir: Path | None) -> Tem
         raise TemplateError(f"{where}: input {name!r} has both 'default' and 'default_file'")
     description = str(spec.get("description") or "").strip()
     if "default_file" in spec:
-        default = load_default_file(str(spec["default_file"]), base_dir, where, name)
-        return TemplateInput(name, description, required=False, default=default)
+        reference = str(spec["default_file"])
+        default = load_default_file(reference, base_dir, where, name)
+        source = (base_dir / reference.partition("#")[0]).resolve() if base_dir is not None else None
+        return TemplateInput(name, description, required=False, default=default, source=source)
     if "default" in spec:
         return TemplateInput(name, description, required=False, default=spec["default"])
     return TemplateInput(name, description)

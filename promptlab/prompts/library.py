@@ -21,8 +21,13 @@ TEMPLATE_PATH_ENV = "PROMPTLAB_TEMPLATE_PATH"
 _CACHE_SIZE = 256
 
 
+_Signatures = tuple[tuple[Path, int, int], ...]
+
+
 class _TemplateCache:
-    """Loaded templates shared by every library in the process, keyed by file, mtime, size and limits.
+    r"""Loaded templates shared by every library in the process, keyed by file, mtime, size and limits.
+
+    An entry is used again only while the ``default_file``\s it read are unchanged too.
 
     A request handler that builds a runner (hence a library) per request parses each template
     file once per process, not once per request; an edited file is loaded again.
@@ -31,7 +36,8 @@ class _TemplateCache:
     def __init__(self, size: int) -> None:
         self._size = size
         self._lock = threading.Lock()
-        self._entries: OrderedDict[tuple[Path, int, int, RenderLimits], PromptTemplate] = OrderedDict()
+        self._entries: OrderedDict[tuple[Path, int, int, RenderLimits], tuple[PromptTemplate, _Signatures]] = (
+            OrderedDict())
         self._environments: dict[RenderLimits, PromptEnvironment] = {}
 
     def get(self, path: Path, limits: RenderLimits) -> PromptTemplate:
@@ -43,16 +49,29 @@ class _TemplateCache:
         key = (key_path, stat.st_mtime_ns, stat.st_size, limits)
         with self._lock:
             cached = self._entries.get(key)
-            if cached is not None:
+            if cached is not None and cached[1] == _default_signatures(cached[0]):
                 self._entries.move_to_end(key)
-                return cached
+                return cached[0]
             environment = self._environments.setdefault(limits, PromptEnvironment(limits))
         template = load_template(path, environment)  # outside the lock: a slow file blocks no one else
         with self._lock:
-            self._entries[key] = template
+            self._entries[key] = (template, _default_signatures(template))
             while len(self._entries) > self._size:
                 self._entries.popitem(last=False)
         return template
+
+
+def _default_signatures(template: PromptTemplate) -> _Signatures:
+    """(file, mtime, size) of every default_file the template read, so an edited one is noticed."""
+    signatures = []
+    for declared in template.inputs.values():
+        if declared.source is not None:
+            try:
+                stat = declared.source.stat()
+            except OSError:
+                return ((declared.source, -1, -1),)
+            signatures.append((declared.source, stat.st_mtime_ns, stat.st_size))
+    return tuple(signatures)
 
 
 _CACHE = _TemplateCache(_CACHE_SIZE)
