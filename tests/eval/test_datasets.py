@@ -133,7 +133,7 @@ def test_the_data_directory_overrides_a_shipped_file_and_holds_user_files(
 
 
 def test_no_parent_directory_is_searched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A shared/data directory near the working directory is not data: only the package and the user's directory."""
+    """A "shared" data folder near the working directory is not data: only the package and the user's directory."""
     data = tmp_path / "shared" / "data" / "gsm8k"
     data.mkdir(parents=True)
     (data / "test.jsonl").write_text('{"question": "q", "answer": "1"}\n')
