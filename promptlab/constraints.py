@@ -143,10 +143,15 @@ class JsonSchema(_Constraint):
 
     @classmethod
     def of(cls, schema: type[BaseModel] | dict[str, Any]) -> JsonSchema:
-        """A constraint from a pydantic model class or a JSON-schema dict."""
+        """A constraint from a pydantic model class or a JSON-schema dict.
+
+        A model's objects are closed (``additionalProperties: false`` unless the model says
+        otherwise): keys the model does not declare would be dropped by validation anyway, and
+        a small model otherwise wanders into invented keys until ``max_new_tokens`` runs out.
+        """
         if isinstance(schema, dict):
             return cls(json_schema=schema)
-        return cls(json_schema=schema.model_json_schema())
+        return cls(json_schema=_closed_objects(schema.model_json_schema()))
 
     def describe(self) -> str:
         title = self.json_schema.get("title")
@@ -283,3 +288,28 @@ def _describe(exc: ValidationError) -> str:
         field = ".".join(str(p) for p in error["loc"])
         parts.append(f"{field}: {message}" if field else message)
     return "invalid constraint: " + "; ".join(parts)
+
+
+def _closed_objects(node: Any) -> Any:
+    """A copy of a JSON schema where every object with declared properties allows no others."""
+    if isinstance(node, list):
+        return [_closed_objects(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    closed: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in _SCHEMA_MAPS and isinstance(value, dict):
+            closed[key] = {name: _closed_objects(sub) for name, sub in value.items()}
+        elif key in _DATA_KEYS:
+            closed[key] = value
+        else:
+            closed[key] = _closed_objects(value)
+    if "properties" in node and "additionalProperties" not in node:
+        closed["additionalProperties"] = False
+    return closed
+
+
+_SCHEMA_MAPS = frozenset({"properties", "$defs", "definitions", "patternProperties"})
+"""Keys whose value maps names to schemas (the mapping itself is not a schema)."""
+_DATA_KEYS = frozenset({"default", "examples", "const", "enum"})
+"""Keys whose value is JSON data, not a schema."""

@@ -89,3 +89,22 @@ def test_pathological_patterns_are_checked_in_linear_time() -> None:
     assert not nested.check("a" * 200_000)
     assert nested.check("a" * 200_000 + "b")
     assert not Regex(pattern=r"(a|aa)*(a|b){20}c").check("a" * 200_000)
+
+
+def test_a_models_objects_are_closed_but_a_dict_schema_is_taken_as_given() -> None:
+    class Inner(BaseModel):
+        properties: int = 0
+
+    class Outer(BaseModel):
+        inner: Inner
+        tags: list[str] = []
+
+    schema = JsonSchema.of(Outer)
+    assert schema.json_schema["additionalProperties"] is False
+    inner = schema.json_schema["$defs"]["Inner"]
+    assert inner["additionalProperties"] is False
+    assert "additionalProperties" not in inner["properties"]  # a property named "properties" is not a schema
+    assert schema.check('{"inner":{"properties":1},"tags":[]}')
+    assert not schema.check('{"inner":{"properties":1},"tags":[],"population":3}')
+    given = {"type": "object", "properties": {"a": {"type": "integer"}}}
+    assert JsonSchema.of(given).check('{"a":1,"b":2}')
