@@ -29,19 +29,19 @@ $(STAMP): pyproject.toml Makefile | $(BIN)/python
 install: $(STAMP)
 
 # llama.cpp's own batching HTTP server (--parallel slots, continuous batching), built with cmake from the
-# llama.cpp source vendored in the sdist of the installed llama-cpp-python, into a cached directory; a
-# no-op when the same version is already built there. Same no-AMX flags as the Python package.
+# llama.cpp source vendored in the sdist of the installed llama-cpp-python, into ~/.cache/promptlab (kept
+# across clones: a no-op once built). Same no-AMX flags as the Python package. The tests run against it.
 llama-server: $(STAMP)
-	$(NO_AMX) scripts/build-llama-server.sh $(BIN)/python $(VENV)/llama-server
+	$(NO_AMX) scripts/build-llama-server.sh $(BIN)/python
 
 demo: $(STAMP)
 	$(BIN)/promptlab demo
 
-test: $(STAMP)
+test: $(STAMP) llama-server
 	$(BIN)/ruff check promptlab tests examples benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest
+	PROMPTLAB_REQUIRE_LLAMA_SERVER=1 $(BIN)/python -m pytest
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e ".[bench]"

@@ -9,9 +9,11 @@ server, the OpenAI ``tools`` / ``tool_choice`` fields carry them.
 
     python examples/tool_calling.py                                        # the embedded model
     python examples/tool_calling.py --question "How high do the High Plains rise, minus 1800 feet?"
-    python examples/tool_calling.py --backend openai:http://127.0.0.1:8000/v1
-    # a llama-cpp-python server that speaks OpenAI tool calls:
-    #   python -m llama_cpp.server --model MODEL.gguf --chat_format chatml-function-calling
+    python examples/tool_calling.py --backend openai:http://127.0.0.1:8080/v1
+    # a server whose model's template and parser do tool calls (vLLM with --tool-call-parser,
+    # llama-server --jinja with a tool-capable model); for a model without (the embedded SmolLM2
+    # on llama.cpp's llama-server), JSON calls constrained through the server's json_schema:
+    python examples/tool_calling.py --backend 'openai:http://127.0.0.1:8080/v1?tool_format=json'
 
 The bundled documents (examples/data/rag_documents.jsonl) are short extracts of Wikipedia
 articles (CC BY-SA 4.0) quoted in the ReAct paper's prompts.
@@ -58,14 +60,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", default="llamacpp", help="backend spec (default: the embedded model)")
     parser.add_argument("--question", default=QUESTION)
     parser.add_argument("--tool-choice", default=None,
-                        help='"required" (default in process: every reply is a checked call), "auto" (default on a '
-                             "server), or a tool's name")
+                        help='"required" (the default with JSON tool calls: every reply is a checked call), "auto" '
+                             "(the default with a server's own tool calls), or a tool's name")
     parser.add_argument("--max-steps", type=int, default=4)
     args = parser.parse_args(argv)
 
-    server = args.backend.startswith("openai:")
     with open_backend(args.backend) as backend:
-        result = run_agent(backend, args.question, args.tool_choice or ("auto" if server else "required"),
+        forced = backend.tool_format == "json"  # JSON calls are constrained only when a call is required
+        result = run_agent(backend, args.question, args.tool_choice or ("required" if forced else "auto"),
                            args.max_steps)
 
     print(f"Question: {args.question}\n")

@@ -91,20 +91,24 @@ class StopMatcher:
 
     def feed(self, chunk: str) -> str:
         """Add newly decoded text; return the part that can be emitted now."""
-        if self.stopped:
+        if self.stop is not None:
             return ""
-        self._pending += chunk
+        pending = self._pending + chunk
         accept = self._accept
-        emitted = self._emitted
-        match = find_stop(self._pending, self._stops, None if accept is None else lambda t: accept(emitted + t))
-        if match.stop is not None:
-            self.stop = match.stop
-            self._pending = ""
-            return self._emit(match.text)
-        hold = self._held_suffix_length(self._pending)
-        emit = self._pending[: len(self._pending) - hold]
-        self._pending = self._pending[len(self._pending) - hold :]
-        return self._emit(emit)
+        if accept is None:
+            found = _earliest(pending, self._stops, 0)
+            if found is not None:
+                self.stop, self._pending = found[1], ""
+                return pending[: found[0]]
+        else:
+            emitted = self._emitted
+            match = find_stop(pending, self._stops, lambda t: accept(emitted + t))
+            if match.stop is not None:
+                self.stop, self._pending = match.stop, ""
+                return self._emit(match.text)
+        keep = len(pending) - self._held_suffix_length(pending)
+        self._pending = pending[keep:]
+        return self._emit(pending[:keep])
 
     def flush(self) -> str:
         """Release the held-back text once generation has ended without a stop."""
@@ -117,10 +121,13 @@ class StopMatcher:
         return text
 
     def _held_suffix_length(self, text: str) -> int:
-        longest = 0
+        """The length of the longest end of ``text`` that is the start of a stop (a stop may still complete)."""
+        longest, size = 0, len(text)
         for stop in self._stops:
-            for size in range(min(len(stop) - 1, len(text)), longest, -1):
-                if text.endswith(stop[:size]):
-                    longest = size
+            at = text.find(stop[0], max(size - len(stop) + 1, 0)) if stop else -1
+            while at != -1 and size - at > longest:
+                if stop.startswith(text[at:]):
+                    longest = size - at
                     break
+                at = text.find(stop[0], at + 1)
         return longest

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pytest
 
 from promptlab.backends.llamacpp import LlamaCppBackend
+
+REQUIRE_LLAMA_SERVER = "PROMPTLAB_REQUIRE_LLAMA_SERVER"
+"""Set by ``make test``: a missing llama-server binary fails the tests that need it instead of skipping them."""
 
 if TYPE_CHECKING:  # torch is imported only by the tests that load a transformers model
     from promptlab.backends.hf import HFBackend
@@ -37,4 +41,19 @@ def tool_server() -> Iterator[str]:
     from promptlab.backends.llama_server import llama_server
 
     with llama_server(n_ctx=2048, chat_format="chatml-function-calling") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def native_server() -> Iterator[str]:
+    """llama.cpp's ``llama-server`` on 127.0.0.1 with 4 parallel slots; yields its ``/v1`` URL."""
+    from promptlab.backends.llama_server import llama_server_binary, native_llama_server
+
+    try:
+        llama_server_binary()
+    except FileNotFoundError as missing:
+        if os.environ.get(REQUIRE_LLAMA_SERVER):
+            pytest.fail(str(missing))
+        pytest.skip(str(missing))
+    with native_llama_server(parallel=4, n_ctx_per_slot=2048) as url:
         yield url

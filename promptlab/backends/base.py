@@ -82,6 +82,10 @@ class Completion(BaseModel):
     """Tool calls the model made (``chat(..., tools=...)``), each parsed and checked against its tool's schema."""
 
 
+_ACCEPTED_CONFIGS = 64
+"""How many accepted configs a backend remembers (runners reuse a few configs for every call)."""
+
+
 @dataclass(frozen=True)
 class Capabilities:
     """What a backend can honour. A knob outside ``knobs`` is rejected, never ignored."""
@@ -120,6 +124,7 @@ class Backend(ABC):
     capabilities: Capabilities = Capabilities()
     _gate: CallGate
     _closed: bool
+    _accepted: tuple[Capabilities | None, set[GenerationConfig]]
     tool_format: ToolFormat = "auto"
     """How tools reach an in-process model: ``"auto"`` (the chat template's own syntax), ``"hermes"``,
     ``"llama3"``, or ``"json"`` (JSON tool calls described in the system message, for any template)."""
@@ -129,6 +134,7 @@ class Backend(ABC):
         self = super().__new__(cls)
         self._gate = CallGate()
         self._closed = False
+        self._accepted = (None, set())
         return self
 
     # ----------------------------------------------------------------- engine hooks
@@ -351,11 +357,26 @@ class Backend(ABC):
 
     def check_config(self, config: GenerationConfig) -> None:
         """Raise :class:`UnsupportedKnobError` for a set knob or constraint kind outside the capabilities."""
+        capabilities, accepted = self._accepted  # a config accepted under these capabilities is not checked again
+        try:
+            hash(config)
+        except TypeError:  # a config holding a dict (a JSON schema constraint) is not remembered
+            remember = False
+        else:
+            if capabilities is self.capabilities and config in accepted:
+                return
+            remember = True
         for knob in sorted(config.non_default_knobs() - self.capabilities.knobs - {"constraint"}):
             raise UnsupportedKnobError(self.name, knob, self.capabilities.notes.get(knob, ""))
         if config.constraint is not None and config.constraint.kind not in self.capabilities.constraints:
             knob = f"constraint {config.constraint.kind!r}"
             raise UnsupportedKnobError(self.name, knob, self.capabilities.notes.get("constraint", ""))
+        if not remember:
+            return
+        if capabilities is not self.capabilities or len(accepted) >= _ACCEPTED_CONFIGS:
+            self._accepted = (self.capabilities, {config})
+        else:
+            accepted.add(config)
 
     # ------------------------------------------------------------- overridable paths
     def _generate_batch(self, prompts: list[str], config: GenerationConfig) -> list[list[Completion]]:

@@ -27,8 +27,8 @@ import torch
 from transformers import DynamicCache, LogitsProcessorList, StoppingCriteriaList
 
 from promptlab.backends._hf_adapters import AdapterSet
-from promptlab.backends._hf_batching import Job, MicroBatcher
-from promptlab.backends._hf_cache import PrefixCache, truncate
+from promptlab.backends._hf_batching import MAX_BATCH, Job, MicroBatcher
+from promptlab.backends._hf_cache import PrefixCache, common_prefix_length, truncate
 from promptlab.backends._hf_constraints import ConstraintLogits
 from promptlab.backends._hf_decoding import (
     RowDecoder,
@@ -66,6 +66,10 @@ from promptlab.stopping import StopMatcher, stop_acceptor
 __all__ = ["HFBackend"]
 
 
+SHARED_PREFIX_MIN_TOKENS = 16
+"""A batch of calls encodes the prompt prefix they share once when it is at least this long."""
+
+
 class HFBackend(Backend):
     """A causal LM run by transformers.
 
@@ -82,6 +86,9 @@ class HFBackend(Backend):
         trust_remote_code: allow a checkpoint's own Python code (off by default).
         prefix_cache: reuse the KV cache of the common prompt prefix between calls.
         tool_format: how ``chat(tools=...)`` reaches the model (:attr:`Backend.tool_format`).
+        batch_calls: decode calls that arrive together (threads, asyncio tasks, ``eval --concurrency``)
+            as one batch. None: on a GPU, not on the CPU, where a batch runs until its longest row ends
+            and measured slower or no faster than one call at a time (BENCHMARKS.md, eval_throughput).
     """
 
     name = "hf"
@@ -102,6 +109,7 @@ class HFBackend(Backend):
         trust_remote_code: bool = False,
         prefix_cache: bool = True,
         tool_format: str = "auto",
+        batch_calls: bool | None = None,
     ) -> None:
         self.tool_format = check_tool_format(tool_format)
         source = resolve_source(path, gguf_file)
@@ -124,7 +132,9 @@ class HFBackend(Backend):
         self._cache_kw = "cache" if "cache" in inspect.signature(self._model.forward).parameters else "past_key_values"
         self._prefix = PrefixCache(self._model.config, enabled=prefix_cache)
         self._lock = threading.RLock()
-        self._batcher = MicroBatcher(self._generate_alone, self._generate_together)
+        batching = batch_calls if batch_calls is not None else self.device.type != "cpu"
+        self._batcher = MicroBatcher(self._generate_alone, self._generate_together,
+                                     max_batch=MAX_BATCH if batching else 1)
         self.context_length = _context_length(self._model.config, self._tokenizer)
 
     # ---------------------------------------------------------------- model facts
@@ -208,26 +218,54 @@ class HFBackend(Backend):
         )
 
     def _generate_together(self, jobs: list[Job]) -> list[list[Completion]]:
-        """One greedy or sampled row per job, left-padded into one ``generate`` (no prefix cache)."""
-        config, width = jobs[0].config, max(len(job.tokens) for job in jobs)
+        """One greedy or sampled row per job in one ``generate``.
+
+        The prompt prefix the jobs share (a few-shot preamble) is encoded once, from the prefix
+        cache, and copied to every row; each row's own suffix follows it, padded on the left of
+        the suffix (masked out; positions count only real tokens). Without a shared prefix
+        worth it, the rows are left-padded whole.
+        """
+        config = jobs[0].config
+        shared = min(min(common_prefix_length(jobs[0].tokens, job.tokens) for job in jobs),
+                     min(len(job.tokens) for job in jobs) - 1)
+        if not self._prefix.enabled or shared < SHARED_PREFIX_MIN_TOKENS:
+            shared = 0
+        prefix = jobs[0].tokens[:shared]
+        width = shared + max(len(job.tokens) - shared for job in jobs)
         pad = self._ids.pad
-        rows = [[pad] * (width - len(job.tokens)) + job.tokens for job in jobs]
-        mask = [[0] * (width - len(job.tokens)) + [1] * len(job.tokens) for job in jobs]
+        rows = [prefix + [pad] * (width - len(job.tokens)) + job.tokens[shared:] for job in jobs]
+        mask = [[1] * shared + [0] * (width - len(job.tokens)) + [1] * (len(job.tokens) - shared) for job in jobs]
         decoder = RowDecoder(self._tokenizer, self._ids, width)
         accept = stop_acceptor(config)
         criteria = [StopStringCriteria(decoder, config.stop, accept)] if config.stop else []
         with self._lock, Stopwatch() as watch, torch.inference_mode():
             self._adapters.activate(jobs[0].adapter)
+            cache, reused = self._shared_prefix(prefix, len(jobs), jobs[0].adapter)
             with seeded(config.seed, self.device):
                 sequences = self._model.generate(
                     torch.tensor(rows, device=self.device),
                     attention_mask=torch.tensor(mask, device=self.device),
                     generation_config=hf_generation_config(config, config.max_new_tokens, self._ids),
                     stopping_criteria=StoppingCriteriaList(criteria),
+                    **({self._cache_kw: cache} if cache is not None else {}),
                 )
-        found = completions(sequences, decoder, config, accept, cached_prompt_tokens=0, latency_s=watch.elapsed)
+            if cache is not None:  # every row starts with the prefix: keep it for the next call
+                truncate(cache, shared)
+                cache.batch_select_indices(torch.tensor([0], device=self.device))
+                self._prefix.keep(cache, prefix, key=jobs[0].adapter)
+        found = completions(sequences, decoder, config, accept, cached_prompt_tokens=reused, latency_s=watch.elapsed)
         return [[c.model_copy(update={"usage": c.usage.model_copy(update={"prompt_tokens": len(job.tokens)})})]
                 for c, job in zip(found, jobs, strict=True)]
+
+    def _shared_prefix(self, prefix: list[int], rows: int, adapter: str | None) -> tuple[DynamicCache | None, int]:
+        """A cache holding ``prefix`` for each of ``rows`` rows (None without a prefix), and how much of it
+        came from the prefix cache."""
+        if not prefix:
+            return None, 0
+        cache, reused = self._prefix.take([*prefix, -1], key=adapter)  # -1: never a token, so all of prefix may match
+        self._prefill(cache, prefix[reused:])
+        cache.batch_repeat_interleave(rows)
+        return cache, reused
 
     def stream_with_adapter(self, prompt: str, config: GenerationConfig, adapter: str | None) -> Iterator[str]:
         """Text chunks of one completion as they are decoded; text that may become a stop is held back."""

@@ -11,6 +11,7 @@ the real model would never emit.
 from __future__ import annotations
 
 import bisect
+import itertools
 import json
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -23,7 +24,7 @@ from promptlab.chat import Message, ToolSchema
 from promptlab.config import GenerationConfig
 from promptlab.constraints import ALL_CONSTRAINT_KINDS
 from promptlab.errors import BackendError, BackendSpecError
-from promptlab.stopping import StopMatcher
+from promptlab.stopping import StopMatcher, stop_acceptor
 
 __all__ = ["MockBackend", "Responder", "Rule", "mock_tokenize"]
 
@@ -175,21 +176,14 @@ class MockBackend(Backend):
         )
 
     def _decode(self, prompt: str, response: str, config: GenerationConfig) -> Completion:
-        matcher = StopMatcher.of(config)
-        text, used, finish = "", 0, "eos"
-        for token in mock_tokenize(response):
-            if used == config.max_new_tokens:
-                finish = "length"
-                break
-            used += 1
-            text += matcher.feed(token)
-            if matcher.stopped:
-                finish = "stop"
-                break
-        if not matcher.stopped:
-            text += matcher.flush()
+        tokens = mock_tokenize(response)
+        allowed = tokens[: config.max_new_tokens]
+        accept = stop_acceptor(config)
+        text, used, stop = _cut_at_stop(allowed, config.stop) if accept is None else _cut_by_matcher(
+            allowed, StopMatcher(config.stop, accept))
+        finish = "stop" if stop is not None else "length" if len(tokens) > len(allowed) else "eos"
         usage = Usage(prompt_tokens=self.count_tokens(prompt), completion_tokens=used)
-        completion = Completion(text=text, finish_reason=finish, stop=matcher.stop, usage=usage)  # type: ignore[arg-type]
+        completion = Completion(text=text, finish_reason=finish, stop=stop, usage=usage)  # type: ignore[arg-type]
         _check_constraint(completion, config, f"mock response {_preview(response)}")
         return completion
 
@@ -213,6 +207,35 @@ class MockBackend(Backend):
             return super()._stream_chat(messages, config)
         what = f"stream of the reply to {_preview(messages[-1].content if messages else '')}"
         return iter(self._recording.chunks(stream_key(messages, config), what))
+
+
+def _cut_at_stop(tokens: list[str], stops: Sequence[str]) -> tuple[str, int, str | None]:
+    """(text, tokens used, stop) as a token-by-token :class:`StopMatcher` would end them, in one pass:
+    the stop whose first occurrence is complete after the fewest tokens wins, then the earliest, then
+    the longest."""
+    text = "".join(tokens)
+    ends = list(itertools.accumulate(map(len, tokens)))
+    best: tuple[tuple[int, int, int], str] | None = None
+    for stop in stops:
+        at = text.find(stop)
+        if at != -1:
+            key = (bisect.bisect_left(ends, at + len(stop)), at, -len(stop))
+            if best is None or key < best[0]:
+                best = (key, stop)
+    if best is None:
+        return text, len(tokens), None
+    (last, at, _), stop = best
+    return text[:at], last + 1, stop
+
+
+def _cut_by_matcher(tokens: list[str], matcher: StopMatcher) -> tuple[str, int, str | None]:
+    """(text, tokens used, stop), feeding ``tokens`` one at a time (a matcher whose stops depend on the text)."""
+    text = ""
+    for used, token in enumerate(tokens, 1):
+        text += matcher.feed(token)
+        if matcher.stop is not None:
+            return text, used, matcher.stop
+    return text + matcher.flush(), len(tokens), None
 
 
 def _streamed(tokens: list[str], matcher: StopMatcher) -> Iterator[str]:

@@ -58,10 +58,10 @@ from promptlab.backends._openai_protocol import (
     request_body,
 )
 from promptlab.backends.base import ALL_KNOBS, Backend, Capabilities, Completion, ToolChoice, Usage, with_tool_calls
-from promptlab.backends.tool_calls import checked_call
+from promptlab.backends.tool_calls import SYNTAXES, check_tool_format, checked_call
 from promptlab.chat import Message, ToolSchema
 from promptlab.config import GenerationConfig
-from promptlab.constraints import ALL_CONSTRAINT_KINDS
+from promptlab.constraints import ALL_CONSTRAINT_KINDS, JsonSchema
 from promptlab.errors import (
     BackendClosedError,
     BackendError,
@@ -92,6 +92,13 @@ class OpenAIBackend(Backend):
     :meth:`generate` prompts to ``/chat/completions`` as one user message, for
     chat-only servers. ``extra_body`` is merged into every request body.
 
+    ``tool_format="auto"`` sends ``chat(tools=...)`` in the OpenAI ``tools`` fields (the server's
+    template and parser must handle them); ``"json"`` describes the tools in the system message
+    instead and, when a call is forced (``tool_choice="required"`` or a tool's name), constrains
+    the reply to the tools' JSON schemas through the dialect's structured output: for servers
+    whose tool parsing does not suit the model (a small model on ``llama-server`` writes prose
+    before its call under llama.cpp's "required" grammar).
+
     Every call is bounded by ``limits`` (:class:`HttpLimits`: a total deadline, retries
     included, and caps on response bytes, streamed lines and JSON depth and numbers);
     ``timeout`` sets its per-read wait. A stream is also cut client-side after
@@ -116,9 +123,14 @@ class OpenAIBackend(Backend):
         chat_template: str | None = None,
         transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
         limits: HttpLimits | None = None,
+        tool_format: str = "auto",
     ) -> None:
         if dialect is not None and dialect not in DIALECTS:
             raise BackendSpecError(f"unknown server dialect {dialect!r}; choose one of {sorted(DIALECTS)}")
+        if tool_format not in ("auto", "json"):
+            raise BackendSpecError(f"tool_format {tool_format!r} is not one a server can use; choose 'auto' (the "
+                                   "server's own tool calls) or 'json' (JSON calls described in the system message)")
+        self.tool_format = check_tool_format(tool_format)
         self.base_url = _api_root(base_url)
         self.model = model
         self._dialect: Dialect | None = None
@@ -189,14 +201,30 @@ class OpenAIBackend(Backend):
         self, messages: list[Message], config: GenerationConfig, tools: list[ToolSchema] | None, tool_choice: ToolChoice
     ) -> list[Completion]:
         """Send the messages (and tools) to ``/chat/completions``: the server applies the model's template."""
+        if self._json_tools(tools, tool_choice):
+            return _json_calls(self._chat(*self._json_tool_request(messages, config, tools, tool_choice)), tools)
         flow = self._completion_flow("chat", _wire(messages), config, tools=_Tools(tools, tool_choice))
         return self._run(self._drive(flow))
 
     async def _achat(
         self, messages: list[Message], config: GenerationConfig, tools: list[ToolSchema] | None, tool_choice: ToolChoice
     ) -> list[Completion]:
+        if self._json_tools(tools, tool_choice):
+            return _json_calls(await self._achat(*self._json_tool_request(messages, config, tools, tool_choice)), tools)
         return await self._adrive(self._completion_flow("chat", _wire(messages), config,
                                                         tools=_Tools(tools, tool_choice)))
+
+    def _json_tools(self, tools: list[ToolSchema] | None, tool_choice: ToolChoice) -> bool:
+        return self.tool_format == "json" and bool(tools) and tool_choice != "none"
+
+    def _json_tool_request(
+        self, messages: list[Message], config: GenerationConfig, tools: list[ToolSchema] | None, tool_choice: ToolChoice
+    ) -> tuple[list[Message], GenerationConfig, None, None]:
+        """A plain chat call: the tools described in the system message, a forced call constrained to their schemas."""
+        tools = tools or []
+        if tool_choice not in (None, "auto") and config.constraint is None:
+            config = config.with_overrides(constraint=JsonSchema.of(SYNTAXES["json"].call_schema(tools, tool_choice)))
+        return SYNTAXES["json"].messages(messages, tools), config, None, None
 
     def _stream_chat(self, messages: list[Message], config: GenerationConfig) -> Iterator[str]:
         return _texts(self._drive(self._completion_flow("chat", _wire(messages), config, emit=True)))
@@ -517,6 +545,11 @@ class _Tools:
 
     schemas: list[ToolSchema] | None
     choice: ToolChoice
+
+
+def _json_calls(replies: list[Completion], tools: list[ToolSchema] | None) -> list[Completion]:
+    """Replies with the JSON tool calls in their text parsed out and checked against ``tools``."""
+    return [with_tool_calls(c, *SYNTAXES["json"].parse(c.text, tools or [])) for c in replies]
 
 
 def _with_calls(completion: Completion, parts: tuple[ToolCallPart, ...], tools: _Tools | None) -> Completion:

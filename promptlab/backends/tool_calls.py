@@ -78,16 +78,20 @@ class ToolSyntax:
         calls = tuple(_from_json(raw, i, tools) for i, raw in enumerate(_json_objects(body)))
         return "", calls
 
-    def grammar(self, tools: Sequence[ToolSchema], tool_choice: str | None) -> str:
-        """A Lark grammar (llguidance) that admits exactly one well-formed call of the allowed tools."""
+    def call_schema(self, tools: Sequence[ToolSchema], tool_choice: str | None) -> dict[str, Any]:
+        """The JSON schema of exactly one well-formed call of the tools ``tool_choice`` allows."""
         names = [_name_of(t) for t in tools]
         allowed = [t for t, n in zip(tools, names, strict=True)
                    if tool_choice in (None, "auto", "required") or n == tool_choice]
         key = "parameters" if self.name == "llama3" else "arguments"
-        variants = [{"type": "object", "properties": {"name": {"const": _name_of(t)},
-                                                      key: _parameters_of(t)},
-                     "required": ["name", key], "additionalProperties": False} for t in allowed]
-        schema = json.dumps(variants[0] if len(variants) == 1 else {"anyOf": variants})
+        variants: list[dict[str, Any]] = [
+            {"type": "object", "properties": {"name": {"const": _name_of(t)}, key: _parameters_of(t)},
+             "required": ["name", key], "additionalProperties": False} for t in allowed]
+        return variants[0] if len(variants) == 1 else {"anyOf": variants}
+
+    def grammar(self, tools: Sequence[ToolSchema], tool_choice: str | None) -> str:
+        """A Lark grammar (llguidance) that admits exactly one well-formed call of the allowed tools."""
+        schema = json.dumps(self.call_schema(tools, tool_choice))
         if self.name == "hermes":
             return f'start: "<tool_call>\\n" call "\\n</tool_call>"\ncall: %json {schema}\n'
         return f"start: %json {schema}\n"

@@ -41,7 +41,7 @@ class _TemplateCache:
         self._environments: dict[RenderLimits, PromptEnvironment] = {}
 
     def get(self, path: Path, limits: RenderLimits) -> PromptTemplate:
-        key_path = path.resolve()
+        key_path = path.absolute()  # not resolve(): one lstat per path component on every runner built
         try:
             stat = key_path.stat()
         except OSError as exc:
@@ -137,12 +137,12 @@ class TemplateLibrary:
         text = str(name_or_path)
         looks_like_path = isinstance(name_or_path, Path) or os.sep in text or "/" in text \
             or text.endswith((TEXT_SUFFIX, CHAT_SUFFIX))
+        if not looks_like_path:
+            return None
         path = Path(text).expanduser()
-        if path.is_file():
-            return path
-        if looks_like_path:
+        if not path.is_file():
             raise TemplateNotFoundError(f"template file {text!r} does not exist")
-        return None
+        return path
 
     def _load(self, path: Path) -> PromptTemplate:
         return _CACHE.get(path, self._limits)

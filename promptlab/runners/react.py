@@ -13,6 +13,7 @@ observation the model can correct itself from; they never crash the loop.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable, Generator, Iterable, Sequence
@@ -150,9 +151,9 @@ class ReActRunner(Runner):
         # One config per step, built once: the stop names the step's own Observation line; a
         # constrained step's thought also stops where the action would begin.
         thought_stops = (THOUGHT_END,) if self.constrained else ()
-        self._step_configs = [base.with_overrides(stop=(*base.stop, f"\nObservation {i}:", *thought_stops))
+        self._step_configs = [_with_stops(base, (f"\nObservation {i}:", *thought_stops))
                               for i in range(1, max_steps + 1)]
-        self._action_config = base.with_overrides(stop=(*base.stop, "\n"))
+        self._action_config = _with_stops(base, ("\n",))
         self._slot_configs: dict[tuple[str, ...], GenerationConfig | None] = {}
         self._factory, self._shared = _tool_source(tools, wiki_url, wiki_timeout_s)
         self._shared_in_use = False
@@ -430,3 +431,9 @@ def _usage(completion: Completion) -> dict[str, int]:
     usage = completion.usage
     return {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
             "cached_prompt_tokens": usage.cached_prompt_tokens}
+
+
+@functools.lru_cache(maxsize=1024)
+def _with_stops(base: GenerationConfig, stops: tuple[str, ...]) -> GenerationConfig:
+    """``base`` with ``stops`` added, validated once per process (a request handler builds a runner per question)."""
+    return base.with_overrides(stop=(*base.stop, *stops))

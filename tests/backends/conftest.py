@@ -1,4 +1,5 @@
-"""A real OpenAI-compatible server for the backend tests: llama-cpp-python's, on the embedded model."""
+"""Real OpenAI-compatible servers for the backend tests, on the embedded model: llama-cpp-python's, and
+llama.cpp's own batching ``llama-server`` (built by ``make llama-server``)."""
 
 from __future__ import annotations
 
@@ -28,5 +29,21 @@ def openai_tool_backend(tool_server: str) -> Iterator[OpenAIBackend]:
 def openai_backend(llama_server: str) -> Iterator[OpenAIBackend]:
     """OpenAIBackend talking to the local llama-cpp-python server."""
     backend = OpenAIBackend(llama_server, dialect="llama-cpp", timeout=60, max_retries=1)
+    yield backend
+    backend.close()
+
+
+@pytest.fixture(scope="session")
+def llama_server_backend(native_server: str) -> Iterator[OpenAIBackend]:
+    """OpenAIBackend talking to llama.cpp's own server (dialect detected, as a user's would be)."""
+    backend = OpenAIBackend(native_server, timeout=60, max_retries=1)
+    yield backend
+    backend.close()
+
+
+@pytest.fixture(scope="session")
+def llama_server_tool_backend(native_server: str) -> Iterator[OpenAIBackend]:
+    """llama-server with JSON tool calls (tool_format="json"): the embedded model's template has no tool support."""
+    backend = OpenAIBackend(native_server, timeout=60, max_retries=1, tool_format="json")
     yield backend
     backend.close()

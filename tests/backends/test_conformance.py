@@ -49,6 +49,7 @@ CASES = [
     Case("llamacpp", "llamacpp_backend", tools_fixture="llamacpp_tool_backend"),
     Case("hf", "hf_backend", tools_fixture="hf_tool_backend"),
     Case("openai", "openai_backend", local_template=False, tools_fixture="openai_tool_backend", must_call="auto"),
+    Case("llama-server", "llama_server_backend", local_template=False, tools_fixture="llama_server_tool_backend"),
 ]
 
 PROMPT = "Here is a list of the planets of the solar system, in order:"

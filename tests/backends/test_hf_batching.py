@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -121,18 +122,24 @@ def test_a_call_cancelled_before_its_batch_is_dropped() -> None:
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> Any:
     from promptlab.backends.hf import HFBackend
 
-    return HFBackend(build_tiny_llama(tmp_path_factory.mktemp("tiny-llama")), device="cpu")
+    return HFBackend(build_tiny_llama(tmp_path_factory.mktemp("tiny-llama")), device="cpu", batch_calls=True)
 
 
-def test_concurrent_calls_give_the_texts_of_calls_made_one_by_one(tiny: Any) -> None:
-    prompts = [text for text in CORPUS if len(text) > 40]
+@pytest.mark.parametrize("preamble", ["", " ".join(CORPUS[:3]) + "\n"], ids=["apart", "shared-prefix"])
+def test_concurrent_calls_give_the_texts_of_calls_made_one_by_one(tiny: Any, preamble: str) -> None:
+    """Rows padded whole, or a shared few-shot preamble encoded once with each row's own suffix after it."""
+    prompts = [preamble + text for text in CORPUS if len(text) > 40]
     expected = [tiny.generate(p, max_new_tokens=8, stop=["!"])[0] for p in prompts]
     sizes: list[int] = []
     together = tiny._generate_together
 
+    batched: list[Completion] = []
+
     def recording(jobs: list[Job]) -> list[list[Completion]]:
         sizes.append(len(jobs))
-        return together(jobs)  # type: ignore[no-any-return]
+        found: list[list[Completion]] = together(jobs)
+        batched.extend(c for row in found for c in row)
+        return found
 
     tiny._batcher._run_many = recording
     results: dict[int, Completion] = {}
@@ -151,3 +158,17 @@ def test_concurrent_calls_give_the_texts_of_calls_made_one_by_one(tiny: Any) -> 
     for got, want in zip([results[i] for i in range(len(prompts))], expected, strict=True):
         assert (got.text, got.finish_reason, got.usage.prompt_tokens) == (want.text, want.finish_reason,
                                                                            want.usage.prompt_tokens)
+    # the preamble came from the prefix cache (the calls above left it there), once for the whole batch
+    assert all(bool(c.usage.cached_prompt_tokens) == bool(preamble) for c in batched)
+
+
+def test_calls_are_not_batched_on_the_cpu_unless_asked(tmp_path: Any) -> None:
+    from promptlab.backends.hf import HFBackend
+
+    backend = HFBackend(build_tiny_llama(tmp_path), device="cpu")
+    batches: list[int] = []
+    backend._batcher._run_many = lambda jobs: batches.append(len(jobs))  # type: ignore[method-assign]
+    prompts = [text for text in CORPUS if len(text) > 40]
+    with ThreadPoolExecutor(len(prompts)) as pool:
+        replies = list(pool.map(lambda p: backend.complete(p, max_new_tokens=4), prompts))
+    assert len(replies) == len(prompts) and batches == []

@@ -244,3 +244,29 @@ def test_token_count_of_edited_and_growing_texts_matches_a_full_scan() -> None:
              "Question: x", "", "Answer:  one two", "Answer:  one two three"]
     for text in texts:
         assert mock.count_tokens(text) == len(mock_tokenize(text)), text
+
+
+def test_the_one_pass_stop_cut_ends_where_a_token_by_token_matcher_does() -> None:
+    import random
+
+    from promptlab.backends.mock import _cut_at_stop, _cut_by_matcher
+    from promptlab.stopping import StopMatcher
+
+    rng = random.Random(7)
+    alphabet = "ab \n:"
+    for _ in range(3000):
+        tokens = ["".join(rng.choices(alphabet, k=rng.randint(1, 3))) for _ in range(rng.randint(0, 12))]
+        stops = ["".join(rng.choices(alphabet, k=rng.randint(1, 4))) for _ in range(rng.randint(1, 3))]
+        assert _cut_at_stop(tokens, stops) == _cut_by_matcher(tokens, StopMatcher(stops)), (tokens, stops)
+
+
+def test_a_config_accepted_once_is_still_refused_after_the_capabilities_shrink() -> None:
+    from promptlab.backends.base import Capabilities
+    from promptlab.errors import UnsupportedKnobError
+
+    backend = MockBackend(default="x")
+    backend.generate("p", top_k=5)
+    backend.generate("p", top_k=5)
+    backend.capabilities = Capabilities(knobs=frozenset({"max_new_tokens"}))
+    with pytest.raises(UnsupportedKnobError, match="top_k"):
+        backend.generate("p", top_k=5)

@@ -102,32 +102,39 @@ def test_a_cut_off_completion_only_needs_to_be_a_viable_prefix() -> None:
         llm.complete("Q", constraint=YES_NO)
 
 
-# ------------------------------------------------------------------ the real llama.cpp server
+# ------------------------------------------------------------------ the real llama.cpp servers
 class Answer(BaseModel):
     city: str
     sure: bool
 
 
+@pytest.fixture(params=["openai_backend", "llama_server_backend"], ids=["llama_cpp.server", "llama-server"])
+def server(request: pytest.FixtureRequest) -> OpenAIBackend:
+    """llama-cpp-python's server and llama.cpp's own: both take GBNF ``grammar`` and ``json_schema``."""
+    backend: OpenAIBackend = request.getfixturevalue(request.param)
+    return backend
+
+
 @pytest.mark.slow
-def test_llama_server_honours_a_json_schema(openai_backend: OpenAIBackend) -> None:
-    answer = openai_backend.generate_structured("The capital of France, as JSON:", Answer, max_new_tokens=60)
+def test_llama_server_honours_a_json_schema(server: OpenAIBackend) -> None:
+    answer = server.generate_structured("The capital of France, as JSON:", Answer, max_new_tokens=60)
     assert isinstance(answer.value, Answer)
     with pytest.raises(ConstraintViolationError, match="cut off"):
-        openai_backend.generate_structured("The capital of France, as JSON:", Answer, max_new_tokens=3)
+        server.generate_structured("The capital of France, as JSON:", Answer, max_new_tokens=3)
 
 
 @pytest.mark.slow
-def test_llama_server_honours_a_gbnf_grammar_and_a_choice(openai_backend: OpenAIBackend) -> None:
+def test_llama_server_honours_a_gbnf_grammar_and_a_choice(server: OpenAIBackend) -> None:
     grammar = Grammar.from_gbnf('root ::= "Action: " ("Search" | "Finish") "[" [a-z ]+ "]"')
-    completion = openai_backend.complete("Question: Who directed Rebel Without a Cause?\n", max_new_tokens=30,
+    completion = server.complete("Question: Who directed Rebel Without a Cause?\n", max_new_tokens=30,
                                          constraint=grammar)
     assert grammar.check(completion.text), completion.text
     choice = Choice(options=("Paris", "Lyon"))
-    assert openai_backend.complete("The capital of France is", max_new_tokens=8, constraint=choice).text in \
+    assert server.complete("The capital of France is", max_new_tokens=8, constraint=choice).text in \
         choice.options
 
 
 @pytest.mark.slow
-def test_llama_server_chat_structured(openai_backend: OpenAIBackend) -> None:
+def test_llama_server_chat_structured(server: OpenAIBackend) -> None:
     messages = [{"role": "user", "content": "Give the capital of France as JSON with keys city and sure."}]
-    assert isinstance(openai_backend.chat_structured(messages, Answer, max_new_tokens=60).value, Answer)
+    assert isinstance(server.chat_structured(messages, Answer, max_new_tokens=60).value, Answer)

@@ -9,8 +9,6 @@ from types import ModuleType
 
 import pytest
 
-from tests.backends.known_limits import NATIVE_AGENT_ON_LLAMA_CPP_PYTHON_SERVER
-
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
@@ -65,12 +63,11 @@ def test_tool_calling_example_runs_a_scripted_agent(capsys: pytest.CaptureFixtur
 def test_tool_calling_example_on_real_models(where: str, request: pytest.FixtureRequest,
                                              capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("llama_cpp")
-    if where == "server":
-        pytest.skip(NATIVE_AGENT_ON_LLAMA_CPP_PYTHON_SERVER)
     example = load("tool_calling")
-    spec = "llamacpp" if where == "embedded" else f"openai:{request.getfixturevalue('tool_server')}"
+    # On llama.cpp's llama-server the README's way: JSON calls constrained through the server's json_schema.
+    spec = "llamacpp" if where == "embedded" else f"openai:{request.getfixturevalue('native_server')}?tool_format=json"
     example.main(["--backend", spec, "--max-steps", "2"])
     out = capsys.readouterr().out
-    assert "Call 1: " in out  # the model called a tool (constrained in process; by the server's grammar on it)
+    assert "Call 1: " in out  # the model called a tool (constrained in process and on the server)
     assert "[error:" not in out.split("Call 1: ", 1)[1].split("\n", 1)[0]
     assert "\nAnswer: " in out
