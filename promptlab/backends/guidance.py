@@ -17,6 +17,7 @@ from __future__ import annotations
 import threading
 import warnings
 from collections.abc import Callable, Collection, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
 __all__ = ["SequenceMask", "TokenMasks"]
 
 BoolArray = NDArray[np.bool_]
+
+_MASK_WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="promptlab-mask")
+"""Computes the next token masks while the engines run their forward passes."""
 
 
 class TokenMasks:
@@ -94,30 +98,41 @@ class TokenMasks:
 
 
 class SequenceMask:
-    """One sequence's constraint state: which tokens may come next; fed each token produced."""
+    """One sequence's constraint state: which tokens may come next; fed each token produced.
+
+    After :meth:`advance` the next mask is computed on a background thread, so that it overlaps
+    the engine's forward pass for the token just fed (as vLLM and SGLang overlap theirs); the
+    first method that needs the matcher waits for it.
+    """
 
     def __init__(self, matcher: LLMatcher, vocab_size: int) -> None:
         self._matcher = matcher
         self.vocab_size = vocab_size
         self._bits = np.zeros((vocab_size + 31) // 32, dtype=np.int32)
+        self._next: Future[None] | None = None
 
     def fork(self) -> SequenceMask:
         """An independent copy of this state (a beam or sample that branches off here)."""
+        self._settle()
         return SequenceMask(self._matcher.deep_copy(), self.vocab_size)
 
     @property
     def done(self) -> bool:
         """The constraint is complete and allows nothing but end-of-sequence."""
+        self._settle()
         return bool(self._matcher.is_stopped())
 
     @property
     def accepting(self) -> bool:
         """The text so far satisfies the constraint (generation may end here)."""
+        self._settle()
         return bool(self._matcher.is_accepting())
 
     def blocked(self) -> BoolArray:
         """One bool per vocabulary token: True where the token may not come next."""
-        self._matcher.unsafe_compute_mask_ptr(self._bits.ctypes.data, self._bits.nbytes)
+        if self._next is None:
+            self._compute()
+        self._settle()
         self._raise_if_error()
         bits = np.unpackbits(self._bits.view(np.uint8), bitorder="little")[: self.vocab_size]
         blocked: BoolArray = bits == 0
@@ -136,8 +151,20 @@ class SequenceMask:
 
     def advance(self, token: int) -> None:
         """Feed the token the engine produced; an end-of-sequence token ends the constraint."""
+        self._settle()
         if not self._matcher.consume_token(token):
             self._raise_if_error()
+        if not self._matcher.is_stopped():
+            self._next = _MASK_WORKER.submit(self._compute)
+
+    def _compute(self) -> None:
+        self._matcher.unsafe_compute_mask_ptr(self._bits.ctypes.data, self._bits.nbytes)
+
+    def _settle(self) -> None:
+        """Wait for a mask being computed in the background (the matcher is not shared while it runs)."""
+        pending, self._next = self._next, None
+        if pending is not None:
+            pending.result()
 
     def _raise_if_error(self) -> None:
         if self._matcher.is_error():
