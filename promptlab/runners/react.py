@@ -433,7 +433,14 @@ def _usage(completion: Completion) -> dict[str, int]:
             "cached_prompt_tokens": usage.cached_prompt_tokens}
 
 
-@functools.lru_cache(maxsize=1024)
 def _with_stops(base: GenerationConfig, stops: tuple[str, ...]) -> GenerationConfig:
     """``base`` with ``stops`` added, validated once per process (a request handler builds a runner per question)."""
+    try:
+        return _with_stops_cached(base, stops)
+    except TypeError:  # a config holding a dict (a JSON schema constraint) is not hashable
+        return base.with_overrides(stop=(*base.stop, *stops))
+
+
+@functools.lru_cache(maxsize=1024)
+def _with_stops_cached(base: GenerationConfig, stops: tuple[str, ...]) -> GenerationConfig:
     return base.with_overrides(stop=(*base.stop, *stops))

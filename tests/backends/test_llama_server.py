@@ -48,5 +48,6 @@ def test_a_llama_server_that_cannot_load_its_model_raises_with_its_log(native_se
 
     broken = tmp_path / "broken.gguf"
     broken.write_bytes(b"GGUF" + b"\0" * 64)
-    with pytest.raises(BackendUnavailableError, match=r"llama-server exited(.|\n)*failed to load model"), native_llama_server(broken):
+    refused = pytest.raises(BackendUnavailableError, match=r"llama-server exited(.|\n)*failed to load model")
+    with refused, native_llama_server(broken):
         pass

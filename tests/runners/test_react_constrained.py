@@ -75,3 +75,13 @@ def test_every_constrained_action_of_the_embedded_model_names_a_tool(llamacpp_ba
     assert actions
     for step in actions:
         assert step.action is not None and step.action["tool"] in ("Search", "Lookup", "Finish")
+
+
+def test_a_runner_built_on_a_config_holding_a_json_schema_works() -> None:
+    from promptlab import MockBackend, ReActRunner
+    from promptlab.config import GenerationConfig
+    from promptlab.constraints import JsonSchema
+
+    config = GenerationConfig(constraint=JsonSchema.of({"type": "object"}), max_new_tokens=8)
+    runner = ReActRunner(MockBackend(default=" done\nAction 1: Finish[yes]"), config=config, tools=[])
+    assert runner.max_steps == 7
