@@ -131,3 +131,33 @@ def test_a_chat_template_runner_sends_messages_to_a_server() -> None:
     assert server.paths[-1] == "/v1/chat/completions"
     assert [m["role"] for m in server.bodies[0]["messages"]] == ["system", "user"]
     assert '{"role": "system", "content": "You will write python program' in (result.trace.steps[0].prompt or "")
+
+
+def _text_reply(content: str) -> httpx.Response:
+    message = {"role": "assistant", "content": content}
+    return httpx.Response(200, json={"choices": [{"index": 0, "message": message, "finish_reason": "stop"}]})
+
+
+def test_json_tool_format_describes_the_tools_and_constrains_a_forced_call() -> None:
+    server = FakeServer(_text_reply('{"name": "calculator", "arguments": {"expression": "6*7"}}'),
+                        _text_reply("It is 42."))
+    llm = OpenAIBackend(URL, transport=server.transport, max_retries=0, backoff=0, dialect="llama-cpp",
+                        tool_format="json")
+    forced = llm.chat(QUESTION, tools=[CALCULATOR], tool_choice="required")[0]
+    (made,) = forced.tool_calls
+    assert (forced.finish_reason, made.name, made.arguments, made.error) == (
+        "tool_calls", "calculator", {"expression": "6*7"}, None)
+    body = server.bodies[0]
+    assert "tools" not in body and "tool_choice" not in body
+    assert '"calculator"' in body["messages"][0]["content"] and body["messages"][0]["role"] == "system"
+    assert 'name ::= "\\"calculator\\""' in body["grammar"]  # the call's JSON schema, as GBNF in this dialect
+    free = llm.chat(QUESTION, tools=[CALCULATOR], tool_choice="auto")[0]  # not forced: no constraint, prose allowed
+    assert (free.text, free.tool_calls) == ("It is 42.", ())
+    assert "json_schema" not in server.bodies[1] and "grammar" not in server.bodies[1]
+
+
+def test_a_tool_format_a_server_cannot_use_is_refused() -> None:
+    from promptlab.errors import BackendSpecError
+
+    with pytest.raises(BackendSpecError, match=r"tool_format 'hermes'.*'auto'.*'json'"):
+        OpenAIBackend(URL, tool_format="hermes")
