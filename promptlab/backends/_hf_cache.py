@@ -45,6 +45,7 @@ class PrefixCache:
         self._cache: DynamicCache | None = None
         self._tokens: list[int] = []
         self._key: object = None
+        self._shareable: bool | None = None
 
     def take(self, tokens: Sequence[int], key: object = None) -> tuple[DynamicCache, int]:
         """A cache holding the first ``reused`` of ``tokens``, and ``reused``.
@@ -74,6 +75,14 @@ class PrefixCache:
     def fresh(self) -> DynamicCache:
         """An empty cache laid out for this model."""
         return DynamicCache(config=self._model_config)
+
+    @property
+    def shareable(self) -> bool:
+        """Whether a prefix can be encoded once for several rows and cut back afterwards: reuse is on and
+        the model's cache can be cropped (no sliding-window or linear-attention layers)."""
+        if self._shareable is None:
+            self._shareable = _croppable(self.fresh())
+        return self.enabled and self._shareable
 
     @property
     def cached_tokens(self) -> int:

@@ -357,24 +357,25 @@ class Backend(ABC):
 
     def check_config(self, config: GenerationConfig) -> None:
         """Raise :class:`UnsupportedKnobError` for a set knob or constraint kind outside the capabilities."""
-        capabilities, accepted = self._accepted  # a config accepted under these capabilities is not checked again
+        current = self.capabilities  # read once: a server backend may replace it (a detected dialect) meanwhile
+        checked, accepted = self._accepted  # a config accepted under these capabilities is not checked again
         try:
             hash(config)
         except TypeError:  # a config holding a dict (a JSON schema constraint) is not remembered
             remember = False
         else:
-            if capabilities is self.capabilities and config in accepted:
+            if checked is current and config in accepted:
                 return
             remember = True
-        for knob in sorted(config.non_default_knobs() - self.capabilities.knobs - {"constraint"}):
-            raise UnsupportedKnobError(self.name, knob, self.capabilities.notes.get(knob, ""))
-        if config.constraint is not None and config.constraint.kind not in self.capabilities.constraints:
+        for knob in sorted(config.non_default_knobs() - current.knobs - {"constraint"}):
+            raise UnsupportedKnobError(self.name, knob, current.notes.get(knob, ""))
+        if config.constraint is not None and config.constraint.kind not in current.constraints:
             knob = f"constraint {config.constraint.kind!r}"
-            raise UnsupportedKnobError(self.name, knob, self.capabilities.notes.get("constraint", ""))
+            raise UnsupportedKnobError(self.name, knob, current.notes.get("constraint", ""))
         if not remember:
             return
-        if capabilities is not self.capabilities or len(accepted) >= _ACCEPTED_CONFIGS:
-            self._accepted = (self.capabilities, {config})
+        if checked is not current or len(accepted) >= _ACCEPTED_CONFIGS:
+            self._accepted = (current, {config})
         else:
             accepted.add(config)
 

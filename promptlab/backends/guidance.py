@@ -14,6 +14,7 @@ where the constraint is satisfied.
 
 from __future__ import annotations
 
+import os
 import threading
 import warnings
 from collections.abc import Callable, Collection, Sequence
@@ -33,8 +34,32 @@ __all__ = ["SequenceMask", "TokenMasks"]
 
 BoolArray = NDArray[np.bool_]
 
-_MASK_WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="promptlab-mask")
-"""Computes the next token masks while the engines run their forward passes."""
+_WORKERS = min(os.cpu_count() or 2, 4)
+_worker: ThreadPoolExecutor | None = None
+_worker_lock = threading.Lock()
+
+
+def _submit(compute: Callable[[], None]) -> Future[None] | None:
+    """Run ``compute`` on the mask worker threads (started on first use, in this process); None when the
+    interpreter is shutting down, and the mask is then computed when it is needed."""
+    global _worker
+    with _worker_lock:
+        if _worker is None:
+            _worker = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="promptlab-mask")
+        worker = _worker
+    try:
+        return worker.submit(compute)
+    except RuntimeError:  # cannot schedule new futures after interpreter shutdown
+        return None
+
+
+def _forget_worker_in_child() -> None:
+    """A forked child has none of the parent's threads: it starts its own worker when it needs one."""
+    global _worker, _worker_lock
+    _worker, _worker_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_worker_in_child)
 
 
 class TokenMasks:
@@ -101,8 +126,8 @@ class SequenceMask:
     """One sequence's constraint state: which tokens may come next; fed each token produced.
 
     After :meth:`advance` the next mask is computed on a background thread, so that it overlaps
-    the engine's forward pass for the token just fed (as vLLM and SGLang overlap theirs); the
-    first method that needs the matcher waits for it.
+    the engine's forward pass for the token just fed (as vLLM and SGLang overlap theirs); a
+    method that needs the matcher waits for it first.
     """
 
     def __init__(self, matcher: LLMatcher, vocab_size: int) -> None:
@@ -110,6 +135,9 @@ class SequenceMask:
         self.vocab_size = vocab_size
         self._bits = np.zeros((vocab_size + 31) // 32, dtype=np.int32)
         self._next: Future[None] | None = None
+        self._ready = False
+        """``_bits`` hold the mask of the current state."""
+        self._stopped = bool(matcher.is_stopped())
 
     def fork(self) -> SequenceMask:
         """An independent copy of this state (a beam or sample that branches off here)."""
@@ -119,8 +147,7 @@ class SequenceMask:
     @property
     def done(self) -> bool:
         """The constraint is complete and allows nothing but end-of-sequence."""
-        self._settle()
-        return bool(self._matcher.is_stopped())
+        return self._stopped
 
     @property
     def accepting(self) -> bool:
@@ -130,9 +157,9 @@ class SequenceMask:
 
     def blocked(self) -> BoolArray:
         """One bool per vocabulary token: True where the token may not come next."""
-        if self._next is None:
-            self._compute()
         self._settle()
+        if not self._ready:
+            self._compute()
         self._raise_if_error()
         bits = np.unpackbits(self._bits.view(np.uint8), bitorder="little")[: self.vocab_size]
         blocked: BoolArray = bits == 0
@@ -152,19 +179,26 @@ class SequenceMask:
     def advance(self, token: int) -> None:
         """Feed the token the engine produced; an end-of-sequence token ends the constraint."""
         self._settle()
+        self._ready = False
         if not self._matcher.consume_token(token):
             self._raise_if_error()
-        if not self._matcher.is_stopped():
-            self._next = _MASK_WORKER.submit(self._compute)
+        self._stopped = bool(self._matcher.is_stopped())
+        if not self._stopped:
+            self._next = _submit(self._compute)
 
     def _compute(self) -> None:
         self._matcher.unsafe_compute_mask_ptr(self._bits.ctypes.data, self._bits.nbytes)
+        self._ready = True
 
     def _settle(self) -> None:
         """Wait for a mask being computed in the background (the matcher is not shared while it runs)."""
         pending, self._next = self._next, None
-        if pending is not None:
+        if pending is None:
+            return
+        try:
             pending.result()
+        except Exception as exc:
+            raise BackendError(f"constrained decoding failed while computing a token mask: {exc}") from exc
 
     def _raise_if_error(self) -> None:
         if self._matcher.is_error():

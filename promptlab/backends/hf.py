@@ -228,7 +228,7 @@ class HFBackend(Backend):
         config = jobs[0].config
         shared = min(min(common_prefix_length(jobs[0].tokens, job.tokens) for job in jobs),
                      min(len(job.tokens) for job in jobs) - 1)
-        if not self._prefix.enabled or shared < SHARED_PREFIX_MIN_TOKENS:
+        if not self._prefix.shareable or shared < SHARED_PREFIX_MIN_TOKENS:
             shared = 0
         prefix = jobs[0].tokens[:shared]
         width = shared + max(len(job.tokens) - shared for job in jobs)

@@ -117,11 +117,11 @@ def llama_server_binary() -> Path:
     for the installed llama-cpp-python, else one on ``PATH``."""
     explicit = os.environ.get(LLAMA_SERVER_ENV)
     if explicit:
-        if not os.access(explicit, os.X_OK):
+        if not (os.path.isfile(explicit) and os.access(explicit, os.X_OK)):
             raise FileNotFoundError(f"${LLAMA_SERVER_ENV} is {explicit!r}, which is not an executable file")
         return Path(explicit)
     built = llama_server_cache_dir() / "bin" / "llama-server"
-    if os.access(built, os.X_OK):
+    if built.is_file() and os.access(built, os.X_OK):
         return built
     on_path = shutil.which("llama-server")
     if on_path is not None:

@@ -201,7 +201,9 @@ class OpenAIBackend(Backend):
         self, messages: list[Message], config: GenerationConfig, tools: list[ToolSchema] | None, tool_choice: ToolChoice
     ) -> list[Completion]:
         """Send the messages (and tools) to ``/chat/completions``: the server applies the model's template."""
-        if self._json_tools(tools, tool_choice):
+        if self._json_tools(tools):
+            if tool_choice == "none":
+                return self._chat(messages, config, None, None)
             return _json_calls(self._chat(*self._json_tool_request(messages, config, tools, tool_choice)), tools)
         flow = self._completion_flow("chat", _wire(messages), config, tools=_Tools(tools, tool_choice))
         return self._run(self._drive(flow))
@@ -209,13 +211,15 @@ class OpenAIBackend(Backend):
     async def _achat(
         self, messages: list[Message], config: GenerationConfig, tools: list[ToolSchema] | None, tool_choice: ToolChoice
     ) -> list[Completion]:
-        if self._json_tools(tools, tool_choice):
+        if self._json_tools(tools):
+            if tool_choice == "none":
+                return await self._achat(messages, config, None, None)
             return _json_calls(await self._achat(*self._json_tool_request(messages, config, tools, tool_choice)), tools)
         return await self._adrive(self._completion_flow("chat", _wire(messages), config,
                                                         tools=_Tools(tools, tool_choice)))
 
-    def _json_tools(self, tools: list[ToolSchema] | None, tool_choice: ToolChoice) -> bool:
-        return self.tool_format == "json" and bool(tools) and tool_choice != "none"
+    def _json_tools(self, tools: list[ToolSchema] | None) -> bool:
+        return self.tool_format == "json" and bool(tools)
 
     def _json_tool_request(
         self, messages: list[Message], config: GenerationConfig, tools: list[ToolSchema] | None, tool_choice: ToolChoice
@@ -223,6 +227,11 @@ class OpenAIBackend(Backend):
         """A plain chat call: the tools described in the system message, a forced call constrained to their schemas."""
         tools = tools or []
         if tool_choice not in (None, "auto") and config.constraint is None:
+            if self.dialect == "openai":
+                raise UnsupportedKnobError(
+                    self.name, "tool_format='json' with a forced call",
+                    "the OpenAI API's strict JSON schemas cannot carry a tool call's schema (a union of tools, "
+                    "optional arguments); use tool_format='auto', its own tool calls")
             config = config.with_overrides(constraint=JsonSchema.of(SYNTAXES["json"].call_schema(tools, tool_choice)))
         return SYNTAXES["json"].messages(messages, tools), config, None, None
 

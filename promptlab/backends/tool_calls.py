@@ -83,6 +83,9 @@ class ToolSyntax:
         names = [_name_of(t) for t in tools]
         allowed = [t for t, n in zip(tools, names, strict=True)
                    if tool_choice in (None, "auto", "required") or n == tool_choice]
+        if not allowed:
+            raise ConfigError(f"tool_choice={tool_choice!r} names no tool offered; the tools are: "
+                              f"{', '.join(names) or '(none)'}")
         key = "parameters" if self.name == "llama3" else "arguments"
         variants: list[dict[str, Any]] = [
             {"type": "object", "properties": {"name": {"const": _name_of(t)}, key: _parameters_of(t)},

@@ -161,3 +161,15 @@ def test_a_tool_format_a_server_cannot_use_is_refused() -> None:
 
     with pytest.raises(BackendSpecError, match=r"tool_format 'hermes'.*'auto'.*'json'"):
         OpenAIBackend(URL, tool_format="hermes")
+
+
+def test_json_tool_format_sends_no_tools_when_none_may_be_called_and_refuses_an_unknown_choice() -> None:
+    from promptlab.errors import ConfigError
+
+    server = FakeServer(_text_reply('{"name": "calculator", "arguments": {"expression": "1"}}'))
+    llm = OpenAIBackend(URL, transport=server.transport, max_retries=0, backoff=0, dialect="llama-cpp",
+                        tool_format="json")
+    reply = llm.chat(QUESTION, tools=[CALCULATOR], tool_choice="none")[0]
+    assert reply.tool_calls == () and "calculator" not in str(server.bodies[0]["messages"])
+    with pytest.raises(ConfigError, match="tool_choice='weather' names no tool offered; the tools are: calculator"):
+        llm.chat(QUESTION, tools=[CALCULATOR], tool_choice="weather")
