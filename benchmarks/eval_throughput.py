@@ -114,7 +114,8 @@ def main() -> None:
     for spec in ("llamacpp", "hf"):
         if spec in args.only:
             with load_backend(TARGETS[spec]) as backend:
-                measure(f"in-process {spec} (batches concurrent calls)", backend, TARGETS[spec])
+                how = "batches concurrent calls" if spec == "llamacpp" else "default: batches calls on a GPU only"
+                measure(f"in-process {spec} ({how})", backend, TARGETS[spec])
     if "llama-server" in args.only:
         slots = max(args.concurrency)
         with native_llama_server(parallel=slots, threads=args.threads) as url, OpenAIBackend(url) as server:

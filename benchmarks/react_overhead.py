@@ -28,8 +28,12 @@ import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+if TYPE_CHECKING:
+    from promptlab.tools import Tool
 
 STEPS = 8
 ANSWER = "done"
@@ -42,13 +46,28 @@ def _promptlab_replies(action: str) -> list[str]:
     return [*replies, f" that is all\nAction {STEPS}: Finish[{ANSWER}]"]
 
 
+def _echo_tool() -> Tool[Any]:
+    """The one trivial tool of every promptlab episode."""
+    from promptlab.tools import tool
+
+    @tool
+    def echo(text: str) -> str:
+        """Return the text unchanged.
+
+        Args:
+            text: what to echo.
+        """
+        return text
+
+    return echo
+
+
 def promptlab_episode() -> Episode:
     """A one-line template and one runner reused for every question: the floor of the loop itself."""
     from promptlab.backends.base import Backend, Capabilities, Completion
     from promptlab.config import GenerationConfig
     from promptlab.prompts import PromptTemplate
     from promptlab.runners.react import ReActRunner
-    from promptlab.tools import tool
 
     replies = _promptlab_replies("Echo")
 
@@ -69,14 +88,7 @@ def promptlab_episode() -> Episode:
         def count_tokens(self, text: str) -> int:
             return 0
 
-    @tool
-    def echo(text: str) -> str:
-        """Return the text unchanged.
-
-        Args:
-            text: what to echo.
-        """
-        return text
+    echo = _echo_tool()
 
     template = PromptTemplate.from_string("Answer with the tools.\nQuestion: {{ question }}\n")
     runner = ReActRunner(ScriptedBackend(), tools=[echo], template=template, max_steps=STEPS + 2)
@@ -118,7 +130,6 @@ def promptlab_native_episode() -> Episode:
     from promptlab.chat import Message, ToolSchema
     from promptlab.config import GenerationConfig
     from promptlab.runners.react_native import ToolCallingReActRunner
-    from promptlab.tools import tool
 
     calls = [("echo", f'{{"text": "x{i}"}}') for i in range(1, STEPS)] + [("finish", f'{{"answer": "{ANSWER}"}}')]
 
@@ -148,14 +159,7 @@ def promptlab_native_episode() -> Episode:
         def count_tokens(self, text: str) -> int:
             return 0
 
-    @tool
-    def echo(text: str) -> str:
-        """Return the text unchanged.
-
-        Args:
-            text: what to echo.
-        """
-        return text
+    echo = _echo_tool()
 
     runner = ToolCallingReActRunner(ScriptedChatBackend(), tools=[echo], max_steps=STEPS + 2)
     return lambda: str(runner.run("q").answer)
