@@ -359,13 +359,14 @@ class Backend(ABC):
         """Raise :class:`UnsupportedKnobError` for a set knob or constraint kind outside the capabilities."""
         current = self.capabilities  # read once: a server backend may replace it (a detected dialect) meanwhile
         checked, accepted = self._accepted  # a config accepted under these capabilities is not checked again
-        try:
-            hash(config)
+        try:  # one hash of the config: it is not cached, and costs as much as the rest of a mock call's checks
+            if checked is not current:
+                hash(config)
+            elif config in accepted:
+                return
         except TypeError:  # a config holding a dict (a JSON schema constraint) is not remembered
             remember = False
         else:
-            if checked is current and config in accepted:
-                return
             remember = True
         for knob in sorted(config.non_default_knobs() - current.knobs - {"constraint"}):
             raise UnsupportedKnobError(self.name, knob, current.notes.get(knob, ""))

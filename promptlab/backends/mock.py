@@ -11,9 +11,11 @@ the real model would never emit.
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 import json
 import re
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -52,20 +54,25 @@ class PrefixTokenCounter:
     """
 
     def __init__(self) -> None:
-        self._state: tuple[str, list[int]] = ("", [])  # (previous text, end offset of each of its tokens)
+        self._lock = threading.Lock()
+        self._previous = ""
+        self._ends: list[int] = []  # end offset of each token of the previous text
 
     def __call__(self, text: str) -> int:
-        previous, ends = self._state  # one read: safe against a concurrent update
-        kept = max(bisect.bisect_right(ends, _common_prefix_length(previous, text)) - 1, 0)
-        ends = ends[:kept]
-        ends.extend(match.end() for match in _TOKEN.finditer(text, ends[-1] if ends else 0))
-        self._state = (text, ends)
-        return len(ends)
+        with self._lock:
+            ends = self._ends
+            if ends and text.startswith(self._previous):  # the common case: the text grew
+                del ends[-1]
+            else:
+                del ends[max(bisect.bisect_right(ends, _common_prefix_length(self._previous, text)) - 1, 0):]
+            start = ends[-1] if ends else 0
+            ends.extend(itertools.islice(itertools.accumulate(map(len, _TOKEN.findall(text, start)), initial=start),
+                                         1, None))
+            self._previous = text
+            return len(ends)
 
 
 def _common_prefix_length(a: str, b: str) -> int:
-    if b.startswith(a):
-        return len(a)
     low, high = 0, min(len(a), len(b))  # a[:low] == b[:low]; a[:high + 1] != b[:high + 1]
     while low < high:
         middle = (low + high + 1) // 2
@@ -176,7 +183,7 @@ class MockBackend(Backend):
         )
 
     def _decode(self, prompt: str, response: str, config: GenerationConfig) -> Completion:
-        tokens = mock_tokenize(response)
+        tokens = _tokens(response)
         allowed = tokens[: config.max_new_tokens]
         accept = stop_acceptor(config)
         text, used, stop = _cut_at_stop(allowed, config.stop) if accept is None else _cut_by_matcher(
@@ -209,11 +216,23 @@ class MockBackend(Backend):
         return iter(self._recording.chunks(stream_key(messages, config), what))
 
 
-def _cut_at_stop(tokens: list[str], stops: Sequence[str]) -> tuple[str, int, str | None]:
+def _tokens(response: str) -> tuple[str, ...]:
+    """:func:`mock_tokenize`, remembered for short responses: a script answers with the same few again and again."""
+    return _remembered_tokens(response) if len(response) <= 4_096 else tuple(mock_tokenize(response))
+
+
+@functools.lru_cache(maxsize=1024)
+def _remembered_tokens(response: str) -> tuple[str, ...]:
+    return tuple(mock_tokenize(response))
+
+
+def _cut_at_stop(tokens: Sequence[str], stops: Sequence[str]) -> tuple[str, int, str | None]:
     """(text, tokens used, stop) as a token-by-token :class:`StopMatcher` would end them, in one pass:
     the stop whose first occurrence is complete after the fewest tokens wins, then the earliest, then
     the longest."""
     text = "".join(tokens)
+    if not any(stop in text for stop in stops):
+        return text, len(tokens), None
     ends = list(itertools.accumulate(map(len, tokens)))
     best: tuple[tuple[int, int, int], str] | None = None
     for stop in stops:
@@ -228,7 +247,7 @@ def _cut_at_stop(tokens: list[str], stops: Sequence[str]) -> tuple[str, int, str
     return text[:at], last + 1, stop
 
 
-def _cut_by_matcher(tokens: list[str], matcher: StopMatcher) -> tuple[str, int, str | None]:
+def _cut_by_matcher(tokens: Sequence[str], matcher: StopMatcher) -> tuple[str, int, str | None]:
     """(text, tokens used, stop), feeding ``tokens`` one at a time (a matcher whose stops depend on the text)."""
     text = ""
     for used, token in enumerate(tokens, 1):

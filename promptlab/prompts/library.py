@@ -30,7 +30,8 @@ class _TemplateCache:
     An entry is used again only while the ``default_file``\s it read are unchanged too.
 
     A request handler that builds a runner (hence a library) per request parses each template
-    file once per process, not once per request; an edited file is loaded again.
+    file once per process, not once per request; an edited file is loaded again, except the
+    templates shipped with promptlab, which are package data and never checked again.
     """
 
     def __init__(self, size: int) -> None:
@@ -40,22 +41,26 @@ class _TemplateCache:
             OrderedDict())
         self._environments: dict[RenderLimits, PromptEnvironment] = {}
 
-    def get(self, path: Path, limits: RenderLimits) -> PromptTemplate:
-        key_path = path.absolute()  # not resolve(): one lstat per path component on every runner built
-        try:
-            stat = key_path.stat()
-        except OSError as exc:
-            raise TemplateNotFoundError(f"template file {str(path)!r} cannot be read: {exc.strerror}") from exc
-        key = (key_path, stat.st_mtime_ns, stat.st_size, limits)
+    def get(self, path: Path, limits: RenderLimits, *, immutable: bool = False) -> PromptTemplate:
+        """The template in ``path``; an ``immutable`` file (shipped with the package) is never checked again."""
+        if immutable:
+            key = (path, -1, -1, limits)
+        else:
+            key_path = path.absolute()  # not resolve(): one lstat per path component on every runner built
+            try:
+                stat = key_path.stat()
+            except OSError as exc:
+                raise TemplateNotFoundError(f"template file {str(path)!r} cannot be read: {exc.strerror}") from exc
+            key = (key_path, stat.st_mtime_ns, stat.st_size, limits)
         with self._lock:
             cached = self._entries.get(key)
-            if cached is not None and cached[1] == _default_signatures(cached[0]):
+            if cached is not None and (immutable or cached[1] == _default_signatures(cached[0])):
                 self._entries.move_to_end(key)
                 return cached[0]
             environment = self._environments.setdefault(limits, PromptEnvironment(limits))
         template = load_template(path, environment)  # outside the lock: a slow file blocks no one else
         with self._lock:
-            self._entries[key] = (template, _default_signatures(template))
+            self._entries[key] = (template, () if immutable else _default_signatures(template))
             while len(self._entries) > self._size:
                 self._entries.popitem(last=False)
         return template
@@ -145,7 +150,7 @@ class TemplateLibrary:
         return path
 
     def _load(self, path: Path) -> PromptTemplate:
-        return _CACHE.get(path, self._limits)
+        return _CACHE.get(path, self._limits, immutable=path.parent == shipped_templates_dir())
 
     def _index(self) -> dict[str, Path]:
         index: dict[str, Path] = {}
@@ -155,7 +160,12 @@ class TemplateLibrary:
 
 
 def _listing(directory: Path) -> dict[str, Path]:
-    """Template name -> file in ``directory``, cached until the directory's mtime changes."""
+    """Template name -> file in ``directory``, cached until the directory's mtime changes.
+
+    The shipped directory is package data: listed once per process, never checked again.
+    """
+    if directory == shipped_templates_dir():
+        return _scan(directory, -1)
     try:
         mtime = directory.stat().st_mtime_ns
     except OSError:

@@ -151,8 +151,7 @@ class ReActRunner(Runner):
         # One config per step, built once: the stop names the step's own Observation line; a
         # constrained step's thought also stops where the action would begin.
         thought_stops = (THOUGHT_END,) if self.constrained else ()
-        self._step_configs = [_with_stops(base, (f"\nObservation {i}:", *thought_stops))
-                              for i in range(1, max_steps + 1)]
+        self._step_configs = _step_configs(base, max_steps, thought_stops)
         self._action_config = _with_stops(base, ("\n",))
         self._slot_configs: dict[tuple[str, ...], GenerationConfig | None] = {}
         self._factory, self._shared = _tool_source(tools, wiki_url, wiki_timeout_s)
@@ -431,6 +430,23 @@ def _usage(completion: Completion) -> dict[str, int]:
     usage = completion.usage
     return {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
             "cached_prompt_tokens": usage.cached_prompt_tokens}
+
+
+def _step_configs(base: GenerationConfig, max_steps: int, extra_stops: tuple[str, ...]
+                  ) -> Sequence[GenerationConfig]:
+    """Step i's config: ``base`` stopping at its own Observation line (and ``extra_stops``), one list per process."""
+    try:
+        return _step_configs_cached(base, max_steps, extra_stops)
+    except TypeError:  # a config holding a dict (a JSON schema constraint) is not hashable
+        return [base.with_overrides(stop=(*base.stop, f"\nObservation {i}:", *extra_stops))
+                for i in range(1, max_steps + 1)]
+
+
+@functools.lru_cache(maxsize=256)
+def _step_configs_cached(base: GenerationConfig, max_steps: int, extra_stops: tuple[str, ...]
+                         ) -> tuple[GenerationConfig, ...]:
+    return tuple(base.with_overrides(stop=(*base.stop, f"\nObservation {i}:", *extra_stops))
+                 for i in range(1, max_steps + 1))
 
 
 def _with_stops(base: GenerationConfig, stops: tuple[str, ...]) -> GenerationConfig:
