@@ -237,6 +237,20 @@ def test_library_reloads_a_changed_file(tmp_path: Path) -> None:
     assert library.get("greet").render(name="A") == "Bye A!"
 
 
+def test_shipped_templates_are_package_data_read_once_per_process(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from promptlab.prompts import library as library_module
+
+    monkeypatch.setattr(library_module, "shipped_templates_dir", lambda: tmp_path)
+    path = write(tmp_path, "shipped_greet.jinja", GREETING)
+    first = TemplateLibrary().get("shipped_greet")
+    path.write_text(GREETING.replace("Hello", "Bye"), encoding="utf-8")
+    os.utime(path, ns=(1, 1))
+    os.utime(tmp_path, ns=(1, 1))
+    again = TemplateLibrary().get("shipped_greet")
+    assert again is first and again.render(name="A") == "Hello A!"
+
+
 def test_libraries_share_one_parse_per_file_and_limits(tmp_path: Path) -> None:
     write(tmp_path, "greet.jinja", GREETING)
     first = TemplateLibrary([tmp_path], shipped=False).get("greet")
