@@ -136,9 +136,11 @@ def round_config(config: GenerationConfig, first: int, count: int, greedy: bool)
 def self_consistency(draw: Draw, plan: SamplingPlan, recorder: TraceRecorder) -> Generator[Effect, Any, RunResult]:
     """Collect ballots as ``plan`` says, then vote (:func:`conclude`)."""
     ballots: list[Ballot] = []
+    stopped = None
     if plan.greedy_vote:
         ballots += yield from draw(0, 1, True)
-    stopped = None
+        if plan.adaptive is not None:
+            stopped = plan.adaptive.stop_reason([b.answer for b in ballots], plan.n - len(ballots))
     while len(ballots) < plan.n and stopped is None:
         left = plan.n - len(ballots)
         ballots += yield from draw(len(ballots), min(plan.adaptive.round_size, left) if plan.adaptive else left,
@@ -204,10 +206,10 @@ def conclude(recorder: TraceRecorder, ballots: Sequence[Ballot], *, stopped: str
              budget: int | None = None) -> RunResult:
     """Vote over the ballots and finish the trace.
 
-    With one ballot there is no vote step and no votes. Without any answer the status is
-    the most common failure (ties: the first), e.g. ``"no_answer"`` or ``"sandbox_error"``,
-    and ``detail`` says what every sample did; a tie for the most votes goes to the answer
-    sampled first, and ``detail`` says so.
+    With one ballot there is no vote step and no votes, unless an adaptive plan stopped there.
+    Without any answer the status is the most common failure (ties: the first), e.g.
+    ``"no_answer"`` or ``"sandbox_error"``, and ``detail`` says what every sample did; a tie for
+    the most votes goes to the answer sampled first, and ``detail`` says so.
     """
     answers = [b.answer for b in ballots]
     vote = majority_vote(answers)
@@ -220,7 +222,8 @@ def conclude(recorder: TraceRecorder, ballots: Sequence[Ballot], *, stopped: str
         status = "ok"
         detail = (f"tie between {', '.join(tied)} at {vote.votes[vote.answer]} vote(s) each: "
                   f"{vote.answer} was sampled first" if len(tied) > 1 else None)
-    if len(ballots) > 1:
+    voted = len(ballots) > 1 or stopped is not None
+    if voted:
         data: dict[str, Any] = {"votes": vote.votes, "agreement": vote.agreement, "answers": answers,
                                 "samples": len(ballots), "reasons": [b.reason for b in ballots]}
         if len({b.source for b in ballots}) > 1:
@@ -231,7 +234,7 @@ def conclude(recorder: TraceRecorder, ballots: Sequence[Ballot], *, stopped: str
             data["stopped"] = {"reason": stopped, "budget": budget}
         recorder.add("vote", observation=detail, data=data)
     trace = recorder.finish(vote.answer, status)
-    if len(ballots) > 1:
+    if voted:
         return RunResult(answer=vote.answer, status=status, trace=trace, votes=vote.votes, agreement=vote.agreement,
                          samples=len(ballots), detail=detail)
     return RunResult(answer=vote.answer, status=status, trace=trace, samples=len(ballots), detail=detail)

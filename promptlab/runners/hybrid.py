@@ -30,7 +30,10 @@ class HybridRunner(Runner):
     ``n`` votes in all; ``pal_share`` of them come from PAL (sample 0 is PAL, and the
     two alternate at the default 0.5). ``greedy_vote=True`` starts with the greedy PAL
     program and the greedy rationale; ``adaptive`` stops once the vote is settled, as in
-    :class:`~promptlab.runners.cot.ChainOfThoughtRunner`. ``pal`` and ``cot`` are keyword
+    :class:`~promptlab.runners.cot.ChainOfThoughtRunner`; within the greedy round too, so
+    ``n=2, greedy_vote=True, adaptive=True`` runs the greedy program and asks for the greedy
+    rationale only when the program gives no answer (one more vote could only tie, and ties go
+    to the first seen). ``pal`` and ``cot`` are keyword
     arguments for the two runners (``max_retries=``, ``examples=``, ...); other keyword
     arguments override decoding knobs of both.
     """
@@ -78,7 +81,15 @@ class HybridRunner(Runner):
                  (partial(self.cot.draw, prompts[1]), cot_slots, first - pal_before)]
         by_index: dict[int, Ballot] = {}
         for draw, slots, numbered_from in reversed(draws) if cot_first else draws:
+            if greedy and by_index and self._decided(list(by_index.values())):
+                break  # the first greedy answer cannot be overtaken: the second runner is not asked
             if slots:
                 ballots = yield from draw(recorder, 0 if greedy else numbered_from, len(slots), greedy)
                 by_index.update(zip(slots, ballots, strict=True))
         return [by_index[i] for i in sorted(by_index)]
+
+    def _decided(self, ballots: list[Ballot]) -> bool:
+        """Whether, under an adaptive plan, the votes left cannot overtake the leader of ``ballots``."""
+        adaptive = self.plan.adaptive
+        return adaptive is not None and adaptive.stop_reason(
+            [b.answer for b in ballots], self.plan.n - len(ballots)) == "decided"

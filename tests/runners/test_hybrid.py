@@ -51,3 +51,23 @@ def test_no_valid_answer_from_either_says_why() -> None:
     assert result.answer is None
     assert result.detail is not None and "1 sandbox_error" in result.detail and "1 no_answer" in result.detail
     assert result.trace.steps[-1].data["reasons"][1].startswith("no answer found")
+
+
+def test_adaptive_greedy_pair_asks_cot_only_when_the_program_fails() -> None:
+    """n=2 with the greedy vote, adaptive: PAL's greedy answer cannot be overtaken by one more vote (a tie
+    goes to the first seen), so the rationale is drawn only when the program gives no answer."""
+    works = backend(rationale="The answer is 7.")
+    result = HybridRunner(works, n=2, greedy_vote=True, adaptive=True).run("q")
+    assert result.answer == "6" and result.samples == 1 and len(works.prompts) == 1
+    assert result.trace.steps[-1].data["stopped"]["reason"] == "decided"
+
+    fails = backend(program="def solution():\n    return x", rationale="The answer is 7.")
+    result = HybridRunner(fails, n=2, greedy_vote=True, adaptive=True).run("q")
+    assert result.answer == "7" and result.samples == 2 and len(fails.prompts) == 2
+    assert result.trace.steps[-1].data["sources"] == ["pal", "cot"]
+
+
+def test_without_adaptive_the_greedy_pair_always_asks_both() -> None:
+    llm = backend(rationale="The answer is 7.")
+    result = HybridRunner(llm, n=2, greedy_vote=True).run("q")
+    assert result.answer == "6" and result.votes == {"6": 1, "7": 1} and len(llm.prompts) == 2

@@ -65,6 +65,13 @@ def test_adaptive_rounds_run_to_the_budget_when_the_vote_stays_open() -> None:
     assert "stopped" not in result.trace.steps[-1].data
 
 
+def test_an_adaptive_plan_checks_the_greedy_vote_before_sampling() -> None:
+    backend = ConfigLog(says("7", "8"))
+    result = ChainOfThoughtRunner(backend, n=2, greedy_vote=True, adaptive=True).run("q")
+    assert (result.answer, result.samples, len(backend.configs)) == ("7", 1, 1)  # one more vote could only tie
+    assert result.trace.steps[-1].data["stopped"] == {"reason": "decided", "budget": 2}
+
+
 def test_greedy_vote_is_the_first_sample() -> None:
     backend = ConfigLog(says("7", "8", "7"))
     result = ChainOfThoughtRunner(backend, n=3, greedy_vote=True, seed=0).run("q")
