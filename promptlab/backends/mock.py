@@ -25,7 +25,7 @@ from promptlab.backends.tool_calls import check_tool_format
 from promptlab.chat import Message, ToolSchema
 from promptlab.config import GenerationConfig
 from promptlab.constraints import ALL_CONSTRAINT_KINDS
-from promptlab.errors import BackendError, BackendSpecError
+from promptlab.errors import BackendError, BackendSpecError, ConfigError
 from promptlab.stopping import StopMatcher, stop_acceptor
 
 __all__ = ["MockBackend", "Responder", "Rule", "mock_tokenize"]
@@ -76,7 +76,7 @@ def _common_prefix_length(a: str, b: str) -> int:
     low, high = 0, min(len(a), len(b))  # a[:low] == b[:low]; a[:high + 1] != b[:high + 1]
     while low < high:
         middle = (low + high + 1) // 2
-        if b.startswith(a[:middle]):
+        if a[low:middle] == b[low:middle]:  # only the part not yet known to match is copied
             low = middle
         else:
             high = middle - 1
@@ -91,6 +91,7 @@ class MockBackend(Backend):
       whose regex matches the prompt; a rule's response may be a callable.
     * ``MockBackend.replay("calls.jsonl")`` returns recorded completions verbatim.
 
+    ``prompts`` holds the last ``max_prompts`` prompts asked, for tests to inspect.
     ``chat_template`` replaces the default ChatML template (a Hermes-style one lets a script
     answer with ``<tool_call>`` blocks); ``tool_format`` is :attr:`Backend.tool_format`.
     """
@@ -106,7 +107,10 @@ class MockBackend(Backend):
         default: str | Responder | None = None,
         chat_template: str | None = None,
         tool_format: str = "auto",
+        max_prompts: int = 1_000,
     ) -> None:
+        if max_prompts < 1:
+            raise ConfigError(f"max_prompts must be at least 1, got {max_prompts}")
         self._script = list(responses)
         self._chat_template = chat_template
         self.tool_format = check_tool_format(tool_format)
@@ -114,8 +118,9 @@ class MockBackend(Backend):
         self._rules = [(re.compile(p) if isinstance(p, str) else p, r) for p, r in rules]
         self._default = default
         self._recording: Recording | None = None
+        self.max_prompts = max_prompts
         self.prompts: list[str] = []
-        """Every prompt this backend was asked to complete, in order."""
+        """The prompts this backend was asked to complete, in order: the last ``max_prompts`` of them."""
         self._count = PrefixTokenCounter()
 
     @classmethod
@@ -153,19 +158,24 @@ class MockBackend(Backend):
         return self._count(text)
 
     def _generate(self, prompt: str, config: GenerationConfig) -> list[Completion]:
-        self.prompts.append(prompt)
+        self._remember(prompt)
         if self._recording is not None:
             return self._replayed(prompt, config)
         return [self._decode(prompt, self._respond(prompt), config) for _ in range(config.n)]
 
     def _stream(self, prompt: str, config: GenerationConfig) -> Iterator[str]:
-        self.prompts.append(prompt)
+        self._remember(prompt)
         if self._recording is not None:
             return iter(self._recording.chunks(stream_key(prompt, config), f"stream of prompt {_preview(prompt)}"))
         response = self._respond(prompt)
         if config.constraint is not None:
             self._decode(prompt, response, config)  # raises now if the response breaks the constraint
         return _streamed(mock_tokenize(response)[: config.max_new_tokens], StopMatcher.of(config))
+
+    def _remember(self, prompt: str) -> None:
+        self.prompts.append(prompt)
+        if len(self.prompts) > self.max_prompts:  # a long-running mock keeps a bounded history
+            del self.prompts[0]
 
     def _respond(self, prompt: str) -> str:
         for pattern, response in self._rules:

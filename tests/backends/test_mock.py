@@ -17,7 +17,7 @@ from promptlab import (
 from promptlab.backends.base import Capabilities
 from promptlab.backends.mock import mock_tokenize
 from promptlab.constraints import Choice, Regex
-from promptlab.errors import ConstraintViolationError
+from promptlab.errors import ConfigError, ConstraintViolationError
 
 
 def test_tokenizer_round_trips_text() -> None:
@@ -244,6 +244,27 @@ def test_token_count_of_edited_and_growing_texts_matches_a_full_scan() -> None:
              "Question: x", "", "Answer:  one two", "Answer:  one two three"]
     for text in texts:
         assert mock.count_tokens(text) == len(mock_tokenize(text)), text
+
+
+def test_token_count_of_random_edits_matches_a_full_scan() -> None:
+    import random
+
+    rng = random.Random(3)
+    mock = MockBackend()
+    text = ""
+    for _ in range(2000):
+        cut = rng.randint(0, len(text))
+        text = text[:cut] + "".join(rng.choices("ab, \n", k=rng.randint(0, 8)))
+        assert mock.count_tokens(text) == len(mock_tokenize(text)), text
+
+
+def test_the_prompt_history_is_bounded() -> None:
+    mock = MockBackend(default="x", max_prompts=3)
+    for i in range(5):
+        mock.complete(f"p{i}")
+    assert mock.prompts == ["p2", "p3", "p4"]
+    with pytest.raises(ConfigError, match="max_prompts"):
+        MockBackend(max_prompts=0)
 
 
 def test_the_one_pass_stop_cut_ends_where_a_token_by_token_matcher_does() -> None:
