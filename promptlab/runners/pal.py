@@ -9,12 +9,13 @@ status (``no_code``, ``sandbox_error``, ``sandbox_timeout``, ``sandbox_memory``,
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Generator
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from promptlab.backends.base import Backend
+from promptlab.backends.base import Backend, Completion
 from promptlab.chat import Message
 from promptlab.config import GenerationConfig
 from promptlab.errors import ConfigError
@@ -35,6 +36,7 @@ from promptlab.runners.answers import format_number, normalize_answer
 from promptlab.runners.code import extract_code
 from promptlab.runners.flow import Effect, Flow, Prompt, Runner, prompt_text
 from promptlab.runners.pal_grammar import program_grammar
+from promptlab.runners.pal_scoped import scoped_program
 from promptlab.runners.slots import use_constraints
 from promptlab.sandbox import Sandbox, SandboxResult, default_sandbox
 from promptlab.tracing import TraceRecorder
@@ -105,7 +107,10 @@ class PALRunner(Runner):
     own ``sandbox`` to run programs in its worker rather than the shared default one.
     ``constrained``: generate each program under the grammar of a ``def solution():`` body
     (:mod:`~promptlab.runners.pal_grammar`); None (default) does so where the backend
-    honours grammars, True insists, False never.
+    honours grammars, True insists, False never. ``scoped=True`` writes each program one line
+    at a time instead, each line able to read only the names already assigned
+    (:mod:`~promptlab.runners.pal_scoped`: no ``NameError``, straight-line programs only; needs
+    a text template and a backend that honours grammars).
     """
 
     strategy = "pal"
@@ -114,7 +119,7 @@ class PALRunner(Runner):
                  config: GenerationConfig | None = None, n: int = 1, greedy_vote: bool = False,
                  adaptive: Adaptive | bool | dict[str, Any] | None = None, max_retries: int = 0, call: str = "solution",
                  timeout: float | None = None, memory_mb: int | None = None, sandbox: Sandbox | None = None,
-                 constrained: bool | None = None, library: TemplateLibrary | None = None,
+                 constrained: bool | None = None, scoped: bool = False, library: TemplateLibrary | None = None,
                  **overrides: Any) -> None:
         super().__init__(backend)
         if max_retries < 0:
@@ -123,7 +128,12 @@ class PALRunner(Runner):
             raise ConfigError(f"timeout must be > 0 seconds, got {timeout}")
         self.template = resolve_template(template, library)
         self.examples = as_selector(examples)
-        self.constrained = use_constraints(constrained, backend, {"grammar"}, "PALRunner")
+        self.scoped = scoped
+        if scoped:
+            if self.template.kind != "text":
+                raise ConfigError(f"scoped PAL writes after a text prompt; {self.template.name!r} is a chat template")
+            use_constraints(True, backend, {"grammar"}, "PALRunner(scoped=True)")
+        self.constrained = not scoped and use_constraints(constrained, backend, {"grammar"}, "PALRunner")
         if self.constrained:
             overrides = {**overrides, "constraint": program_grammar(call, fenced=self.template.kind == "chat")}
         self.config = sampling_config(with_stops(config or GenerationConfig(max_new_tokens=512), self.template),
@@ -140,7 +150,7 @@ class PALRunner(Runner):
         return prompt_text(self.backend, render(self.template, self.examples, question))
 
     def flow(self, question: str, recorder: TraceRecorder) -> Flow:
-        recorder.trace.metadata["constrained"] = self.constrained
+        recorder.trace.metadata["constrained"] = "scoped" if self.scoped else self.constrained
         draw = partial(self.draw, render(self.template, self.examples, question), recorder)
         return (yield from self_consistency(draw, self.plan, recorder))
 
@@ -148,7 +158,7 @@ class PALRunner(Runner):
              ) -> Generator[Effect, Any, list[Ballot]]:
         """Sample ``count`` programs (numbered from ``first``; one greedy if ``greedy``), run each, return the votes."""
         config = round_config(self.config, first, count, greedy)
-        completions, elapsed = yield from sample(self.backend, prompt, config)
+        completions, elapsed = yield from self._sample(prompt, config)
         record_samples(recorder, prompt_text(self.backend, prompt), completions, elapsed,
                        [{"greedy": True} if greedy else {}] * len(completions), first=first)
         ballots = []
@@ -166,10 +176,23 @@ class PALRunner(Runner):
                 return attempt
             retry += 1
             retry_prompt = self.retry_prompt(prompt, attempt.code or text, attempt.error or attempt.status)
-            completions, elapsed = yield from sample(self.backend, retry_prompt, config)
+            completions, elapsed = yield from self._sample(retry_prompt, config)
             record_samples(recorder, prompt_text(self.backend, retry_prompt), completions, elapsed,
                            [{"retry_of": index, "retry": retry}], kind="retry")
             text = completions[0].text
+
+    def _sample(self, prompt: Prompt, config: GenerationConfig
+                ) -> Generator[Effect, Any, tuple[list[Completion], float]]:
+        """``config.n`` programs and the wall time: sampled whole, or (scoped) line by line, seeds offset per sample."""
+        if not self.scoped:
+            return (yield from sample(self.backend, prompt, config))
+        assert isinstance(prompt, str)  # a scoped runner has a text template
+        started = time.perf_counter()
+        completions = []
+        for index in range(config.n):
+            seed = None if config.seed is None else config.seed + index
+            completions.append((yield from scoped_program(prompt, config.with_overrides(seed=seed), self.call)))
+        return completions, time.perf_counter() - started
 
     def _execute(self, text: str, index: int, retry: int, recorder: TraceRecorder
                  ) -> Generator[Effect, Any, Attempt]:
