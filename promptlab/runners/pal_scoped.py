@@ -27,14 +27,15 @@ __all__ = ["MAX_LINES", "header_grammar", "line_grammar", "scoped_program"]
 MAX_LINES = 16
 """Assignments before the program must return (PAL's exemplars use 4-7)."""
 
-_ASSIGNED = re.compile(r"^ +([A-Za-z_][A-Za-z0-9_]*) = ")
+_LINE_END = re.compile(r"\n *\Z")
+_ASSIGNED = re.compile(r"^\n +([A-Za-z_][A-Za-z0-9_]*) = ")
 _LINE_TOKENS = 64
 """New tokens allowed for one line (the longest exemplar line is about 30)."""
 
 
 def header_grammar(entry: str = "solution") -> Grammar:
     """``def <entry>():`` and a one-line docstring, as the exemplars start (the model restates the question)."""
-    return Grammar(lark=f'start: "def {entry}():\\n    \\"\\"\\"" /[^"\\n]{{0,600}}/ "\\"\\"\\"\\n"')
+    return Grammar(lark=f'start: "def {entry}():\\n    \\"\\"\\"" /[^"\\n]{{0,600}}/ "\\"\\"\\"" /\\n */')
 
 
 def line_grammar(defined: Sequence[str], *, must_return: bool = False) -> Grammar:
@@ -42,17 +43,17 @@ def line_grammar(defined: Sequence[str], *, must_return: bool = False) -> Gramma
     names = sorted(set(defined), key=lambda name: (-len(name), name))
     reference = " | ".join(f'"{name}"' for name in names)
     term = f"{reference} | NUMBER | \"(\" expr \")\"" if names else 'NUMBER | "(" expr ")"'
-    returns = f'"return " ({reference}) "\\n"' if names else None
-    assign = 'NAME " = " expr COMMENT? "\\n"'
+    returns = f'"return " ({reference}) END' if names else None
+    assign = 'NAME " = " expr END'
     body = returns if must_return and returns else " | ".join(x for x in (assign, returns) if x)
     return Grammar(lark="\n".join([
-        f'start: "    " ({body})',
+        f'start: "\\n    " ({body})',
         'expr: term (OP term)*',
         f"term: {term}",
         'OP: / *(\\+|-|\\*|\\/\\/|\\/|%) */',
         f"NAME: /[A-Za-z_][A-Za-z0-9_]{{0,40}}/ & ~/({'|'.join(keyword.kwlist)})/",
-        "NUMBER: /[0-9]+(\\.[0-9]+)?/",
-        "COMMENT: /  # [^\\n]{0,120}/",
+        "NUMBER: /[0-9]{1,12}(\\.[0-9]{1,6})?/",
+        "END: /\\n */",  # the newline, and the next line's indentation when the model writes them as one token
     ]))
 
 
@@ -73,15 +74,18 @@ def scoped_program(prompt: str, config: GenerationConfig, entry: str = "solution
         prompt_tokens += completion.usage.prompt_tokens
         completion_tokens += completion.usage.completion_tokens
         cached += completion.usage.cached_prompt_tokens
-        text += completion.text
-        if completion.finish_reason == "length" or not completion.text.endswith("\n"):
+        ended = _LINE_END.search(completion.text)
+        if completion.finish_reason == "length" or ended is None:
+            text += completion.text
             break  # a line the budget cut short: the program is executed as it stands, and fails there
-        if completion.text.lstrip().startswith("return "):
+        line = completion.text[:ended.start()]  # the next line starts with its own newline, as the model writes it
+        text += line
+        if line.lstrip().startswith("return "):
             break
-        assigned = _ASSIGNED.match(completion.text)
+        assigned = _ASSIGNED.match(line)
         if assigned is not None and index > 0:
-            repeated = completion.text in lines
-            lines.add(completion.text)
+            repeated = line in lines
+            lines.add(line)
             defined.append(assigned.group(1))
             if repeated:  # a model repeating itself would go on to the line limit: it returns next
                 max_lines = index

@@ -12,31 +12,32 @@ from promptlab.runners.pal import PALRunner
 from promptlab.runners.pal_scoped import header_grammar, line_grammar
 
 HEADER = 'def solution():\n    """Olivia has $23. She spends $15. How much is left?"""\n'
-LINES = ["    money = 23\n", "    spent = 15  # on bagels\n", "    left = money - spent\n", "    return left\n"]
+LINES = ["\n    money = 23\n", "\n    spent = 15\n    ", "\n    left = money - spent\n", "\n    return left\n"]
 
 
 def test_a_line_reads_only_names_already_assigned() -> None:
     grammar = line_grammar(["money", "spent"])
-    assert grammar.check("    left = money - spent\n")
-    assert grammar.check("    left = (money - spent) * 2  # twice\n")
-    assert grammar.check("    return money\n")
-    assert not grammar.check("    left = money - bagels\n")  # never assigned
-    assert not grammar.check("    money = money_before + 8\n")
-    assert not grammar.check("    def = 9\n")  # a keyword is no name
-    assert not grammar.check("    print(money)\n")
+    assert grammar.check("\n    left = money - spent\n")
+    assert grammar.check("\n    left = (money - spent) * 2\n    ")  # the next line's indentation may come along
+    assert not grammar.check("\n    left = money  # a comment\n")
+    assert grammar.check("\n    return money\n")
+    assert not grammar.check("\n    left = money - bagels\n")  # never assigned
+    assert not grammar.check("\n    money = money_before + 8\n")
+    assert not grammar.check("\n    def = 9\n")  # a keyword is no name
+    assert not grammar.check("\n    print(money)\n")
 
 
 def test_before_any_assignment_there_is_nothing_to_read_or_return() -> None:
     grammar = line_grammar([])
-    assert grammar.check("    money = 23\n")
-    assert not grammar.check("    money = money + 8\n")
-    assert not grammar.check("    return money\n")
+    assert grammar.check("\n    money = 23\n")
+    assert not grammar.check("\n    money = money + 8\n")
+    assert not grammar.check("\n    return money\n")
 
 
 def test_at_the_line_limit_only_a_return_is_left() -> None:
     grammar = line_grammar(["left"], must_return=True)
-    assert grammar.check("    return left\n")
-    assert not grammar.check("    more = left + 1\n")
+    assert grammar.check("\n    return left\n")
+    assert not grammar.check("\n    more = left + 1\n")
 
 
 def test_the_header_is_the_exemplars_first_two_lines() -> None:
@@ -48,28 +49,29 @@ def test_a_scoped_program_is_asked_line_by_line_and_runs() -> None:
     model = MockBackend([HEADER, *LINES])
     result = PALRunner(model, scoped=True).run("Olivia has $23. She spends $15. How much is left?")
     assert (result.answer, result.status) == ("8", "ok")
-    assert len(model.prompts) == 5 and model.prompts[-1].endswith(HEADER + "".join(LINES[:3]))
-    assert result.trace.steps[0].completion == HEADER + "".join(LINES)
+    program = HEADER[:-1] + "".join(line.rstrip(" ")[:-1] for line in LINES)  # a line brings its leading newline
+    assert len(model.prompts) == 5 and model.prompts[-1].endswith(program.rsplit("\n", 1)[0])
+    assert result.trace.steps[0].completion == program
     assert result.trace.metadata["constrained"] == "scoped"
 
 
 def test_a_line_reading_an_undefined_name_cannot_be_produced() -> None:
-    model = MockBackend([HEADER, "    money = 23\n", "    left = money - spent\n"])
+    model = MockBackend([HEADER, "\n    money = 23\n", "\n    left = money - spent\n"])
     with pytest.raises(ConstraintViolationError):
         PALRunner(model, scoped=True).run("q")
 
 
 def test_a_repeated_line_makes_the_next_line_return() -> None:
-    model = MockBackend([HEADER, "    money = 23\n", "    money = 23\n", "    more = money + 1\n"])
+    model = MockBackend([HEADER, "\n    money = 23\n", "\n    money = 23\n", "\n    more = money + 1\n"])
     with pytest.raises(ConstraintViolationError):  # only "return money" was allowed after the repeat
         PALRunner(model, scoped=True).run("q")
-    model = MockBackend([HEADER, "    money = 23\n", "    money = 23\n", "    return money\n"])
+    model = MockBackend([HEADER, "\n    money = 23\n", "\n    money = 23\n", "\n    return money\n"])
     assert PALRunner(model, scoped=True).run("q").answer == "23"
 
 
 def test_n_scoped_samples_vote() -> None:
-    programs = [[HEADER, "    x = 4\n", "    return x\n"], [HEADER, "    x = 5\n", "    return x\n"],
-                [HEADER, "    y = 4\n", "    return y\n"]]
+    programs = [[HEADER, "\n    x = 4\n", "\n    return x\n"], [HEADER, "\n    x = 5\n", "\n    return x\n"],
+                [HEADER, "\n    y = 4\n", "\n    return y\n"]]
     model = MockBackend([line for program in programs for line in program])
     result = PALRunner(model, scoped=True, n=3, seed=1).run("q")
     assert result.answer == "4" and result.votes == {"4": 2, "5": 1}
