@@ -6,8 +6,14 @@ grammar of the whole program cannot know which names exist (:mod:`~promptlab.run
 but a grammar per line can: after the header, every line is generated under a grammar whose
 names on the right-hand side are the ones assigned so far, and the program ends with
 ``return`` of one of them. The lines are the straight-line subset PAL's GSM8K exemplars use:
-``name = expression`` over numbers and defined names, an optional ``# comment``, then
-``return name``.
+``name = expression`` over numbers and defined names, then ``return name``.
+
+Each call ends where the model breaks the line, and the next call starts with that newline:
+a model writes a line break and the next indentation as one token ("\n    "), so a prompt
+cut right after the newline reads to it like broken code (on the embedded model such lines
+turned into comments and invented names). The line's grammar therefore starts with
+``"\n    "`` and ends at a newline that may carry the next line's indentation, which is cut
+off before the next call.
 """
 
 from __future__ import annotations
