@@ -172,6 +172,8 @@ def pal(
     max_retries: Annotated[int, typer.Option(min=0, help="Ask again with the error when a program fails.")] = 0,
     timeout: Annotated[float | None, typer.Option(help="Seconds each program may run.")] = None,
     memory_mb: Annotated[int | None, typer.Option(help="Memory each program may use.")] = None,
+    scoped: Annotated[bool, typer.Option(
+        help="Write the program a line at a time, each line reading only names already assigned.")] = False,
     examples: ExamplesOpt = None,
     shots: ShotsOpt = None,
     selector: SelectorOpt = "fixed",
@@ -184,6 +186,7 @@ def pal(
         chosen = selector_for(examples, shots, selector)
         result = run_on(backend, backend_option, question, trace, lambda engine: PALRunner(
             engine, examples=chosen, n=n, greedy_vote=greedy_vote, adaptive=adaptive, temperature=temperature,
-            max_new_tokens=max_new_tokens, seed=seed, max_retries=max_retries, timeout=timeout, memory_mb=memory_mb),
+            max_new_tokens=max_new_tokens, seed=seed, max_retries=max_retries, timeout=timeout, memory_mb=memory_mb,
+            scoped=scoped),
             echo=echo_wanted(stream, json_output, trace))
     report(result, json_output)

@@ -67,6 +67,14 @@ def test_pal_runs_the_program(tmp_path: Path) -> None:
     assert result.stdout.strip() == "8"
 
 
+def test_pal_scoped_asks_line_by_line(tmp_path: Path) -> None:
+    lines = ['def solution():\n    """Olivia has $23 and spends $15."""\n', "\n    money = 23\n",
+             "\n    left = money - 15\n", "\n    return left\n"]
+    result = cli.invoke(app, ["run", "pal", "Olivia has $23...", "--scoped", "--backend", script(tmp_path, *lines)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "8"
+
+
 def test_pal_json_with_votes_and_a_failed_sample(tmp_path: Path) -> None:
     backend = script(tmp_path, PROGRAM, "def solution():\n    return apples", PROGRAM)
     result = cli.invoke(app, ["run", "pal", "q", "--backend", backend, "-n", "3", "--json"])
