@@ -16,7 +16,7 @@ STRATEGIES = {
     "direct": "answer straight away (baseline)",
     "cot": "chain-of-thought with few-shot exemplars; n > 1 votes (self-consistency)",
     "pal": "the model writes a Python program, the sandbox runs it; n > 1 votes over results",
-    "hybrid": "one vote over sampled PAL programs and CoT rationales (n votes in all)",
+    "hybrid": "PAL's greedy program, CoT's greedy rationale when it fails; n > 2 votes over more samples of both",
     "react": "Thought/Action/Observation loop with tools (math: a calculator; qa: Wikipedia)",
 }
 MATH_REACT = {"template": "react_math", "max_steps": 5}
@@ -35,8 +35,8 @@ def build_runner(strategy: str, backend: Backend, *, n: int = 1, task: str | Non
         return ChainOfThoughtRunner(backend, n=n, **options)
     if name == "pal":
         return PALRunner(backend, n=n, **options)
-    if name == "hybrid":
-        return HybridRunner(backend, n=n, **options)
+    if name == "hybrid":  # one vote is PAL alone: the hybrid keeps its own n (2) unless more are asked for
+        return HybridRunner(backend, **({"n": n} if n > 1 else {}), **options)
     if name == "react":
         if n != 1:
             raise ConfigError("--n applies to direct, cot, pal and hybrid; react runs one trajectory per question")

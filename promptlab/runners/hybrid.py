@@ -28,20 +28,20 @@ class HybridRunner(Runner):
     """Sample PAL programs and CoT rationales for the question and vote over all their answers.
 
     ``n`` votes in all; ``pal_share`` of them come from PAL (sample 0 is PAL, and the
-    two alternate at the default 0.5). ``greedy_vote=True`` starts with the greedy PAL
-    program and the greedy rationale; ``adaptive`` stops once the vote is settled, as in
-    :class:`~promptlab.runners.cot.ChainOfThoughtRunner`; within the greedy round too, so
-    ``n=2, greedy_vote=True, adaptive=True`` runs the greedy program and asks for the greedy
-    rationale only when the program gives no answer (one more vote could only tie, and ties go
-    to the first seen). ``pal`` and ``cot`` are keyword
+    two alternate at the default 0.5). ``greedy_vote`` starts with the greedy PAL program
+    and the greedy rationale; ``adaptive`` stops once the vote is settled, as in
+    :class:`~promptlab.runners.cot.ChainOfThoughtRunner`, within the greedy round too. The
+    defaults (``n=2``, both on) run the greedy program and ask for the greedy rationale only
+    when the program gives no answer (one more vote could only tie, and ties go to the first
+    seen): the best strategy measured on the embedded model (BENCHMARKS.md). ``pal`` and ``cot`` are keyword
     arguments for the two runners (``max_retries=``, ``examples=``, ...); other keyword
     arguments override decoding knobs of both.
     """
 
     strategy = "hybrid"
 
-    def __init__(self, backend: Backend, *, n: int = 4, pal_share: float = 0.5, greedy_vote: bool = False,
-                 adaptive: Adaptive | bool | dict[str, Any] | None = None, pal: dict[str, Any] | None = None,
+    def __init__(self, backend: Backend, *, n: int = 2, pal_share: float = 0.5, greedy_vote: bool = True,
+                 adaptive: Adaptive | bool | dict[str, Any] | None = True, pal: dict[str, Any] | None = None,
                  cot: dict[str, Any] | None = None, **overrides: Any) -> None:
         super().__init__(backend)
         if not 0.0 < pal_share <= 1.0:

@@ -94,7 +94,7 @@ def test_backend_options_reach_the_backend_and_bad_ones_are_one_line(tmp_path: P
     assert result.exit_code == 2
     [line] = result.stderr.strip().splitlines()
     assert line.startswith("error: the mock backend has no option 'n_ctx'; valid options: ")
-    assert "default, responses, rules" in line
+    assert "default, max_prompts, responses, rules" in line
     result = cli.invoke(app, ["run", "pal", "q", "--backend", "openai:http://127.0.0.1:9/v1",
                               "--backend-option", "dialect=klingon"])
     assert result.exit_code == 2

@@ -25,7 +25,7 @@ def test_votes_mix_executed_programs_and_rationales() -> None:
 
 def test_greedy_vote_takes_one_greedy_answer_from_each() -> None:
     llm = backend()
-    result = HybridRunner(llm, n=4, greedy_vote=True, seed=1).run("q")
+    result = HybridRunner(llm, n=4, greedy_vote=True, adaptive=False, seed=1).run("q")
     assert result.samples == 4 and result.votes == {"6": 4}
     greedy = [s for s in result.trace.steps if s.data.get("greedy")]
     assert len(greedy) == 2 and len(llm.prompts) == 4  # 2 greedy calls, then one PAL and one CoT call
@@ -57,7 +57,7 @@ def test_adaptive_greedy_pair_asks_cot_only_when_the_program_fails() -> None:
     """n=2 with the greedy vote, adaptive: PAL's greedy answer cannot be overtaken by one more vote (a tie
     goes to the first seen), so the rationale is drawn only when the program gives no answer."""
     works = backend(rationale="The answer is 7.")
-    result = HybridRunner(works, n=2, greedy_vote=True, adaptive=True).run("q")
+    result = HybridRunner(works).run("q")  # the defaults: n=2, greedy vote, adaptive
     assert result.answer == "6" and result.samples == 1 and len(works.prompts) == 1
     assert result.trace.steps[-1].data["stopped"]["reason"] == "decided"
 
@@ -69,5 +69,5 @@ def test_adaptive_greedy_pair_asks_cot_only_when_the_program_fails() -> None:
 
 def test_without_adaptive_the_greedy_pair_always_asks_both() -> None:
     llm = backend(rationale="The answer is 7.")
-    result = HybridRunner(llm, n=2, greedy_vote=True).run("q")
+    result = HybridRunner(llm, n=2, greedy_vote=True, adaptive=False).run("q")
     assert result.answer == "6" and result.votes == {"6": 1, "7": 1} and len(llm.prompts) == 2
