@@ -84,3 +84,22 @@ def test_scoped_needs_a_text_template_and_grammars() -> None:
     no_grammars.capabilities = dataclasses.replace(no_grammars.capabilities, constraints=frozenset({"regex"}))
     with pytest.raises(UnsupportedKnobError, match="grammar"):
         PALRunner(no_grammars, scoped=True)
+
+
+@pytest.mark.slow
+def test_a_scoped_program_on_the_embedded_model_reads_only_names_it_assigned(llamacpp_backend: object) -> None:
+    import ast
+
+    runner = PALRunner(llamacpp_backend, scoped=True)  # type: ignore[arg-type]
+    result = runner.run("Jose starts with 7 bottle caps. He gets 2 more from Rebecca. How many bottle caps does "
+                        "Jose end with?")
+    program = result.trace.steps[0].completion
+    assert program.startswith("def solution():\n    \"\"\"") and "\n    return " in program
+    def names(line: ast.AST, context: type[ast.expr_context]) -> set[str]:
+        return {node.id for node in ast.walk(line) if isinstance(node, ast.Name) and isinstance(node.ctx, context)}
+
+    assigned: set[str] = set()
+    for line in ast.parse(program).body[0].body[1:]:  # type: ignore[attr-defined]
+        assert names(line, ast.Load) <= assigned, (names(line, ast.Load) - assigned, program)
+        assigned |= names(line, ast.Store)
+    assert result.status == "ok", program
