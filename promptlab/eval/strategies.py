@@ -36,7 +36,7 @@ def build_runner(strategy: str, backend: Backend, *, n: int = 1, task: str | Non
     if name == "pal":
         return PALRunner(backend, n=n, **options)
     if name == "hybrid":  # one vote is PAL alone: the hybrid keeps its own n (2) unless more are asked for
-        return HybridRunner(backend, **({"n": n} if n > 1 else {}), **options)
+        return HybridRunner(backend, **({**options, "n": n} if n > 1 else options))
     if name == "react":
         if n != 1:
             raise ConfigError("--n applies to direct, cot, pal and hybrid; react runs one trajectory per question")
