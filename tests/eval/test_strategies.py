@@ -4,6 +4,7 @@ from promptlab.backends import MockBackend
 from promptlab.errors import ConfigError
 from promptlab.eval.harness import RunnerLike
 from promptlab.eval.strategies import STRATEGIES, build_runner
+from promptlab.runners import Adaptive, HybridRunner, SamplingPlan
 
 
 @pytest.mark.parametrize("name", sorted(STRATEGIES))
@@ -40,3 +41,10 @@ def test_adaptive_and_greedy_vote_are_runner_options() -> None:
     runner = build_runner("pal", MockBackend(), n=8, adaptive={"round_size": 3}, greedy_vote=True)
     assert runner.plan.adaptive is not None and runner.plan.adaptive.round_size == 3  # type: ignore[attr-defined]
     assert runner.plan.greedy_vote  # type: ignore[attr-defined]
+
+
+def test_the_hybrid_keeps_its_pair_unless_more_votes_are_asked_for() -> None:
+    default = build_runner("hybrid", MockBackend())
+    assert isinstance(default, HybridRunner) and default.plan == SamplingPlan(2, True, Adaptive())
+    more = build_runner("hybrid", MockBackend(), n=6, adaptive=False)
+    assert isinstance(more, HybridRunner) and more.plan == SamplingPlan(6, True, None)
