@@ -21,6 +21,7 @@ from promptlab.eval.datasets import Dataset, Task, load_dataset, shipped_data_di
 from promptlab.eval.harness import EvalOutcome, run_evaluation
 from promptlab.eval.report import EvalSummary, summarize, write_report
 from promptlab.eval.strategies import build_runner
+from promptlab.runners import SamplingPlan
 
 __all__ = ["EvalProgress", "EvalRun", "default_out_dir", "evaluate", "run_eval"]
 
@@ -115,8 +116,10 @@ def run_eval(
             runner = build_runner(strategy, engine, n=n, task=data.task, **runner_options)
         except TypeError as exc:  # an option the runner does not take
             raise ConfigError(f"runner option: {exc}") from None
+        plan = getattr(runner, "plan", None)  # the votes the runner asks for (the hybrid has its own default)
         config = EvalConfig(dataset=data.name, dataset_path=_location(data.path), fingerprint=data.fingerprint,
-                            task=data.task, strategy=strategy, backend=spec, n=n, options=runner_options)
+                            task=data.task, strategy=strategy, backend=spec,
+                            n=plan.n if isinstance(plan, SamplingPlan) else n, options=runner_options)
         checkpoint = stack.enter_context(Checkpoint.open(directory, config, force=force))
         selected = {item.id for item in data.items[:limit]}
         finished = checkpoint.finished_ids(retry_errors=retry_errors) & selected

@@ -89,3 +89,11 @@ def test_evaluate_pal_on_the_embedded_model(llamacpp_backend, tmp_path: Path) ->
     assert [step["kind"] for step in steps].count("execute") >= 2, "each program the model wrote ran in the sandbox"
     assert all(step["completion_tokens"] > 0 for step in steps if step["kind"] == "generate")
     assert not llamacpp_backend.closed
+
+
+def test_the_recorded_n_is_the_votes_the_runner_asks_for(sums, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    llm = MockBackend(rules=[(r"# solution in Python:\s*$", "def solution():\n    return 2")],
+                      default="The answer is 2.")
+    summary = promptlab.evaluate(sums, strategy="hybrid", backend=llm, out=tmp_path / "hybrid", limit=2)
+    assert summary.config.n == 2  # the hybrid's own pair, though no n was given
+    assert json.loads((tmp_path / "hybrid" / "eval.json").read_text())["n"] == 2
