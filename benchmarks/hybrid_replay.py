@@ -30,8 +30,9 @@ def _results(run: Path) -> dict[str, dict[str, Any]]:
         return {row["id"]: row for row in map(json.loads, lines)}
 
 
-def _answered(row: dict[str, Any]) -> bool:
-    return row["status"] == "ok" and row["prediction"] is not None
+def _falls_back(row: dict[str, Any]) -> bool:
+    """Whether the hybrid would ask CoT: the program gave no answer (an item that raised stays an error)."""
+    return row["status"] != "error" and (row["status"] != "ok" or row["prediction"] is None)
 
 
 def _line(name: str, right: int, total: int) -> str:
@@ -48,7 +49,7 @@ def main() -> None:
     common = [item for item in pal if item in cot]
     if not common:
         raise SystemExit("the two runs share no item ids: are they on the same dataset?")
-    fallbacks = [item for item in common if not _answered(pal[item])]
+    fallbacks = [item for item in common if _falls_back(pal[item])]
     hybrid = sum(cot[item]["correct"] if item in fallbacks else pal[item]["correct"] for item in common)
     print(f"{len(common)} common items; PAL gave no answer on {len(fallbacks)}, where CoT was asked\n")
     print("| strategy | right | accuracy | 95% CI |\n|---|---:|---:|---:|")

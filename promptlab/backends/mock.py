@@ -174,8 +174,7 @@ class MockBackend(Backend):
 
     def _remember(self, prompt: str) -> None:
         self.prompts.append(prompt)
-        if len(self.prompts) > self.max_prompts:  # a long-running mock keeps a bounded history
-            del self.prompts[0]
+        del self.prompts[:-self.max_prompts]  # a long-running mock keeps a bounded history (safe when two calls race)
 
     def _respond(self, prompt: str) -> str:
         for pattern, response in self._rules:

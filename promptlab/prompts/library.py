@@ -164,9 +164,9 @@ def _listing(directory: Path) -> dict[str, Path]:
 
     The shipped directory is package data: listed once per process, never checked again.
     """
-    if directory == shipped_templates_dir():
-        return _scan(directory, -1)
     try:
+        if directory == shipped_templates_dir():
+            return _scan(directory, -1)
         mtime = directory.stat().st_mtime_ns
     except OSError:
         return {}

@@ -130,6 +130,8 @@ class PALRunner(Runner):
         self.examples = as_selector(examples)
         self.scoped = scoped
         if scoped:
+            if constrained:
+                raise ConfigError("scoped=True writes each line under its own grammar: leave constrained unset")
             if self.template.kind != "text":
                 raise ConfigError(f"scoped PAL writes after a text prompt; {self.template.name!r} is a chat template")
             use_constraints(True, backend, {"grammar"}, "PALRunner(scoped=True)")

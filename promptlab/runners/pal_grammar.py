@@ -21,7 +21,7 @@ import keyword
 from promptlab.constraints import Grammar
 from promptlab.errors import ConfigError
 
-__all__ = ["INDENT_UNITS", "MAX_DEPTH", "program_grammar"]
+__all__ = ["INDENT_UNITS", "MAX_DEPTH", "check_entry", "program_grammar"]
 
 INDENT_UNITS = (4, 2, 3)
 """Body indentation widths accepted (PEP 8's 4 first); one program keeps one width throughout."""
@@ -100,14 +100,19 @@ END: /\n{1,3}/
 """
 
 
+def check_entry(entry: str) -> None:
+    """Raise :class:`ConfigError` unless ``entry`` can name the program's function (it goes into grammars)."""
+    if not entry.isidentifier() or keyword.iskeyword(entry):
+        raise ConfigError(f"the function to call must be a Python identifier, got {entry!r}")
+
+
 def program_grammar(entry: str = "solution", *, fenced: bool = False) -> Grammar:
     """The grammar of a PAL completion: optional imports, ``def <entry>():``, a body ending in ``return``.
 
     The completion may end with up to three newlines (PAL's stop is ``"\\n\\n\\n"``).
     ``fenced``: the program sits in a Markdown code block, as PAL's chat prompt asks.
     """
-    if not entry.isidentifier() or keyword.iskeyword(entry):
-        raise ConfigError(f"the function to call must be a Python identifier, got {entry!r}")
+    check_entry(entry)
     bodies = " | ".join(f"body{unit}" for unit in INDENT_UNITS)
     start = 'start: /```(python|py)?\\n/ program "\\n```"' if fenced else "start: program END?"
     rules = [start, f'program: IMPORT* "def {entry}():" TRAIL? ({bodies})']

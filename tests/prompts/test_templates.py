@@ -251,6 +251,15 @@ def test_shipped_templates_are_package_data_read_once_per_process(
     assert again is first and again.render(name="A") == "Hello A!"
 
 
+def test_a_missing_shipped_directory_is_no_template_not_a_crash(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from promptlab.prompts import library as library_module
+
+    monkeypatch.setattr(library_module, "shipped_templates_dir", lambda: tmp_path / "gone")
+    with pytest.raises(TemplateNotFoundError, match="no template named 'cot'"):
+        TemplateLibrary().get("cot")
+
+
 def test_libraries_share_one_parse_per_file_and_limits(tmp_path: Path) -> None:
     write(tmp_path, "greet.jinja", GREETING)
     first = TemplateLibrary([tmp_path], shipped=False).get("greet")

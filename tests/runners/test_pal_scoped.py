@@ -103,3 +103,15 @@ def test_a_scoped_program_on_the_embedded_model_reads_only_names_it_assigned(lla
         assert names(line, ast.Load) <= assigned, (names(line, ast.Load) - assigned, program)
         assigned |= names(line, ast.Store)
     assert result.status == "ok", program
+
+
+def test_a_line_ends_at_its_newline_and_the_next_indentation_at_most() -> None:
+    assert line_grammar(["a"]).check("\n    return a\n    ")
+    assert not line_grammar(["a"]).check("\n    return a\n" + " " * 60)
+
+
+def test_scoped_refuses_a_whole_program_grammar_and_a_bad_function_name() -> None:
+    with pytest.raises(ConfigError, match="leave constrained unset"):
+        PALRunner(MockBackend(), scoped=True, constrained=True)
+    with pytest.raises(ConfigError, match="identifier"):
+        header_grammar('so"lve')
