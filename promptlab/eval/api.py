@@ -116,10 +116,12 @@ def run_eval(
             runner = build_runner(strategy, engine, n=n, task=data.task, **runner_options)
         except TypeError as exc:  # an option the runner does not take
             raise ConfigError(f"runner option: {exc}") from None
-        plan = getattr(runner, "plan", None)  # the votes the runner asks for (the hybrid has its own default)
+        plan = getattr(runner, "plan", None)  # the votes the runner asks for (the hybrid has its own defaults)
+        sampling = plan if isinstance(plan, SamplingPlan) else None
         config = EvalConfig(dataset=data.name, dataset_path=_location(data.path), fingerprint=data.fingerprint,
                             task=data.task, strategy=strategy, backend=spec,
-                            n=plan.n if isinstance(plan, SamplingPlan) else n, options=runner_options)
+                            n=sampling.n if sampling else n, options=runner_options,
+                            plan=sampling.describe() if sampling else None)
         checkpoint = stack.enter_context(Checkpoint.open(directory, config, force=force))
         selected = {item.id for item in data.items[:limit]}
         finished = checkpoint.finished_ids(retry_errors=retry_errors) & selected

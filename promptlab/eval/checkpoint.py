@@ -60,6 +60,9 @@ class EvalConfig(BaseModel):
     backend: str
     n: int = 1
     options: dict[str, Any] = Field(default_factory=dict)
+    plan: str | None = None
+    """How the runner draws its votes, defaults included (greedy vote, adaptive rule): a resumed run
+    under changed defaults is refused. None in directories written before it was recorded."""
 
 
 class ItemResult(BaseModel):
@@ -134,7 +137,8 @@ class Checkpoint:
         elif config_path.exists():
             previous = load_config(path)
             differences = [f"{key}: {getattr(previous, key)!r} there, {getattr(config, key)!r} now"
-                           for key in EvalConfig.model_fields if getattr(previous, key) != getattr(config, key)]
+                           for key in EvalConfig.model_fields if getattr(previous, key) != getattr(config, key)
+                           and not (key == "plan" and previous.plan is None)]
             if differences:
                 raise ConfigError(
                     f"{str(path)!r} holds an evaluation with a different config ({'; '.join(differences)}); "

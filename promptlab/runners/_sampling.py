@@ -90,6 +90,11 @@ class SamplingPlan:
     greedy_vote: bool = False
     adaptive: Adaptive | None = field(default=None)
 
+    def describe(self) -> str:
+        """E.g. ``"n=8, greedy vote, adaptive: rounds of 2, confidence 0.6 after 3"``."""
+        parts = [f"n={self.n}"] + ["greedy vote"] * self.greedy_vote
+        return ", ".join(parts) + (f", adaptive: {self.adaptive.describe()}" if self.adaptive else "")
+
     @classmethod
     def of(cls, n: int, greedy_vote: bool = False, adaptive: Adaptive | bool | dict[str, Any] | None = None
            ) -> SamplingPlan:

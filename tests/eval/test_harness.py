@@ -132,6 +132,18 @@ def test_an_item_that_raises_is_recorded_and_can_be_retried(sums: Dataset, tmp_p
     assert all(r.correct for r in load_results(out))
 
 
+def test_changed_sampling_defaults_are_refused_but_a_directory_without_a_plan_resumes(
+        sums: Dataset, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    with Checkpoint.open(out, config_for(sums)):  # written before plans were recorded: no plan
+        pass
+    adaptive = config_for(sums).model_copy(update={"plan": "n=2, greedy vote, adaptive: rounds of 2"})
+    with Checkpoint.open(out, adaptive):
+        pass
+    with pytest.raises(ConfigError, match=r"plan: 'n=2, greedy vote, adaptive: rounds of 2' there, 'n=2' now"):
+        Checkpoint.open(out, config_for(sums).model_copy(update={"plan": "n=2"}))
+
+
 def test_a_different_config_is_refused_unless_forced(sums: Dataset, tmp_path: Path) -> None:
     out = tmp_path / "run"
     with Checkpoint.open(out, config_for(sums)) as checkpoint:
