@@ -90,6 +90,12 @@ class SamplingPlan:
     greedy_vote: bool = False
     adaptive: Adaptive | None = field(default=None)
 
+    def stop_reason(self, ballots: Sequence[Ballot]) -> str | None:
+        """Why an adaptive plan stops drawing after ``ballots`` (see :meth:`Adaptive.stop_reason`), else None."""
+        if self.adaptive is None:
+            return None
+        return self.adaptive.stop_reason([b.answer for b in ballots], self.n - len(ballots))
+
     def describe(self) -> str:
         """E.g. ``"n=8, greedy vote, adaptive: rounds of 2, confidence 0.6 after 3"``."""
         parts = [f"n={self.n}"] + ["greedy vote"] * self.greedy_vote
@@ -144,14 +150,12 @@ def self_consistency(draw: Draw, plan: SamplingPlan, recorder: TraceRecorder) ->
     stopped = None
     if plan.greedy_vote:
         ballots += yield from draw(0, 1, True)
-        if plan.adaptive is not None:
-            stopped = plan.adaptive.stop_reason([b.answer for b in ballots], plan.n - len(ballots))
+        stopped = plan.stop_reason(ballots)
     while len(ballots) < plan.n and stopped is None:
         left = plan.n - len(ballots)
         ballots += yield from draw(len(ballots), min(plan.adaptive.round_size, left) if plan.adaptive else left,
                                    False)
-        if plan.adaptive is not None:
-            stopped = plan.adaptive.stop_reason([b.answer for b in ballots], plan.n - len(ballots))
+        stopped = plan.stop_reason(ballots)
     return conclude(recorder, ballots, stopped=stopped, budget=plan.n)
 
 
@@ -165,10 +169,15 @@ def sample(backend: Backend, prompt: Prompt, config: GenerationConfig
         completions: list[Completion] = yield model_call(prompt, config)
     else:
         completions = []
-        for index in range(config.n):
-            seed = None if config.seed is None else config.seed + index
-            completions += yield model_call(prompt, config.with_overrides(n=1, seed=seed))
+        for one in one_sample_configs(config):
+            completions += yield model_call(prompt, one)
     return completions, time.perf_counter() - started
+
+
+def one_sample_configs(config: GenerationConfig) -> list[GenerationConfig]:
+    """``config.n`` configs of one sample each, seeds offset so that seeded samples differ."""
+    return [config.with_overrides(n=1, seed=None if config.seed is None else config.seed + index)
+            for index in range(config.n)]
 
 
 def draw_texts(backend: Backend, prompt: Prompt, config: GenerationConfig, recorder: TraceRecorder,

@@ -81,15 +81,9 @@ class HybridRunner(Runner):
                  (partial(self.cot.draw, prompts[1]), cot_slots, first - pal_before)]
         by_index: dict[int, Ballot] = {}
         for draw, slots, numbered_from in reversed(draws) if cot_first else draws:
-            if greedy and by_index and self._decided(list(by_index.values())):
+            if greedy and by_index and self.plan.stop_reason(list(by_index.values())) == "decided":
                 break  # the first greedy answer cannot be overtaken: the second runner is not asked
             if slots:
                 ballots = yield from draw(recorder, 0 if greedy else numbered_from, len(slots), greedy)
                 by_index.update(zip(slots, ballots, strict=True))
         return [by_index[i] for i in sorted(by_index)]
-
-    def _decided(self, ballots: list[Ballot]) -> bool:
-        """Whether, under an adaptive plan, the votes left cannot overtake the leader of ``ballots``."""
-        adaptive = self.plan.adaptive
-        return adaptive is not None and adaptive.stop_reason(
-            [b.answer for b in ballots], self.plan.n - len(ballots)) == "decided"

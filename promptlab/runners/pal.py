@@ -26,6 +26,7 @@ from promptlab.runners._sampling import (
     Adaptive,
     Ballot,
     SamplingPlan,
+    one_sample_configs,
     record_samples,
     round_config,
     sample,
@@ -191,9 +192,8 @@ class PALRunner(Runner):
         assert isinstance(prompt, str)  # a scoped runner has a text template
         started = time.perf_counter()
         completions = []
-        for index in range(config.n):
-            seed = None if config.seed is None else config.seed + index
-            completions.append((yield from scoped_program(prompt, config.with_overrides(seed=seed), self.call)))
+        for one in one_sample_configs(config):
+            completions.append((yield from scoped_program(prompt, one, self.call)))
         return completions, time.perf_counter() - started
 
     def _execute(self, text: str, index: int, retry: int, recorder: TraceRecorder
