@@ -49,7 +49,7 @@ def sample(args: argparse.Namespace) -> None:
     done = set()
     if out.exists():
         done = {(r["strategy"], r["config"], r["id"]) for r in map(json.loads, out.read_text().splitlines())}
-    backend = load_backend("llamacpp")
+    backend = load_backend(args.backend)
     runner_class = PALRunner if args.strategy == "pal" else ChainOfThoughtRunner
     runners = {}
     for spec in args.config:
@@ -84,8 +84,9 @@ def table(args: argparse.Namespace) -> None:
     pools: dict[tuple[str, str], dict[str, dict[str, Any]]] = defaultdict(dict)
     for row in rows:
         pools[row["strategy"], row["config"]][row["id"]] = row
-    policies = [Adaptive(round_size=r, confidence=c, min_votes=m) for r, c, m in
-                ((2, None, 2), (2, 0.75, 3), (2, 0.6, 3), (1, 1.0, 3), (2, 0.5, 2))]
+    policies = [Adaptive(round_size=2, confidence=None), Adaptive(confidence=0.75), Adaptive(),
+                Adaptive(round_size=1, confidence=1.0), Adaptive(confidence=0.5, min_votes=2),
+                Adaptive(scattered_after=3), Adaptive(scattered_after=5), Adaptive(round_size=1, scattered_after=3)]
     print("| strategy | config | items | greedy (same items) | 1 sample | SC n | SC n + greedy vote | "
           + " | ".join(f"adaptive {p.describe()} (+greedy): acc / samples" for p in policies) + " |")
     print("|---|---|---:|---:|---:|---:|---:|" + "---:|" * len(policies))
@@ -144,6 +145,7 @@ def main() -> None:
     draw.add_argument("--max-new-tokens", type=int, default=256)
     draw.add_argument("--config", action="append", required=True, help="label:key=value,... or greedy")
     draw.add_argument("--out", required=True)
+    draw.add_argument("--backend", default="llamacpp", help="backend spec, e.g. llamacpp?n_threads=1")
     report = commands.add_parser("table", help="replay the pools into the sweep table")
     report.add_argument("pools", nargs="+")
     args = parser.parse_args()

@@ -70,7 +70,7 @@ run_app = typer.Typer(help="Answer a question with a reasoning strategy and prin
 QuestionArg = Annotated[str, typer.Argument(help="The question to answer; - reads it from standard input.")]
 BackendOpt = Annotated[str, typer.Option(help="Backend spec, e.g. llamacpp, mock:FILE.json, openai:URL.")]
 NOpt = Annotated[int, typer.Option("--n", "-n", min=1, help="Samples to vote over (self-consistency).")]
-TemperatureOpt = Annotated[float | None, typer.Option(help="Sampling temperature (default: 0, or 0.3 when n > 1).")]
+TemperatureOpt = Annotated[float | None, typer.Option(help="Sampling temperature (default: 0, or 0.5 when n > 1).")]
 MaxTokensOpt = Annotated[int | None, typer.Option(help="Most tokens per completion.")]
 SeedOpt = Annotated[int | None, typer.Option(help="Random seed for sampling.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print answer, status, votes, agreement and steps as JSON.")]

@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from promptlab.backends import Backend, load_backend
+from promptlab.config import GenerationConfig
 from promptlab.errors import ConfigError
 from promptlab.eval.checkpoint import Checkpoint, EvalConfig, ItemResult
 from promptlab.eval.datasets import Dataset, Task, load_dataset, shipped_data_dir
-from promptlab.eval.harness import EvalOutcome, run_evaluation
+from promptlab.eval.harness import EvalOutcome, RunnerLike, run_evaluation
 from promptlab.eval.report import EvalSummary, summarize, write_report
 from promptlab.eval.strategies import build_runner
 from promptlab.runners import SamplingPlan
@@ -121,7 +122,7 @@ def run_eval(
         config = EvalConfig(dataset=data.name, dataset_path=_location(data.path), fingerprint=data.fingerprint,
                             task=data.task, strategy=strategy, backend=spec,
                             n=sampling.n if sampling else n, options=runner_options,
-                            plan=sampling.describe() if sampling else None)
+                            plan=describe_plan(runner, sampling) if sampling else None)
         checkpoint = stack.enter_context(Checkpoint.open(directory, config, force=force))
         selected = {item.id for item in data.items[:limit]}
         finished = checkpoint.finished_ids(retry_errors=retry_errors) & selected
@@ -131,6 +132,21 @@ def run_eval(
                                  retry_errors=retry_errors, on_result=progress.advance if progress else None)
         report = write_report([directory], directory)  # still under the directory's lock
     return EvalRun(summary=summarize(directory), outcome=outcome, report=report)
+
+
+def describe_plan(runner: RunnerLike, plan: SamplingPlan) -> str:
+    """The votes ``plan`` collects and, when it samples, the knobs it samples with (defaults included),
+    e.g. ``"n=8, greedy vote, temperature 0.5"``: a run resumed under other defaults is then refused."""
+    text = plan.describe()
+    config = next((c for c in (getattr(runner, "config", None), getattr(getattr(runner, "pal", None), "config", None))
+                   if isinstance(c, GenerationConfig)), None)
+    greedy_votes = getattr(runner, "greedy_votes", 1) if plan.greedy_vote else 0
+    if plan.n <= max(1, greedy_votes) or config is None:
+        return text
+    knobs = [f"temperature {config.temperature:g}"] + [f"{name} {value:g}" for name, value, default in
+                                                       (("top_p", config.top_p, 1.0), ("min_p", config.min_p, 0.0),
+                                                        ("top_k", config.top_k, None)) if value != default]
+    return f"{text}, {', '.join(knobs)}"
 
 
 def _location(path: Path) -> str:

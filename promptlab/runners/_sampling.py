@@ -22,11 +22,12 @@ from promptlab.runners.result import RunResult
 from promptlab.runners.voting import majority_vote
 from promptlab.tracing import TraceRecorder
 
-SELF_CONSISTENCY_DEFAULTS: dict[str, Any] = {"temperature": 0.3}
+SELF_CONSISTENCY_DEFAULTS: dict[str, Any] = {"temperature": 0.5}
 """Knobs used when ``n > 1`` samples are asked for and the caller chose no sampling temperature.
 
-0.3, not the 0.5-0.7 of Wang et al.: on the embedded SmolLM2-135M, PAL samples at 0.7 mostly
-fail or disagree and their vote loses to one greedy sample (BENCHMARKS.md, *Sampling sweep*)."""
+0.5, the low end of Wang et al.'s 0.5-0.7: on a development split with the embedded SmolLM2-135M
+the vote of the greedy answer and 7 samples at 0.5 beat those at 0.3 and 0.7 (with or without
+min-p 0.1) and 1.0 with min-p, for CoT and PAL alike (BENCHMARKS.md, *Sampling sweep*)."""
 
 
 @dataclass(frozen=True)
@@ -46,12 +47,15 @@ class Adaptive:
 
     Settled means the leading answer cannot be overtaken by the samples left (``"decided"``),
     or, with ``confidence``, that it holds at least that share of the samples drawn once
-    ``min_votes`` have been (``"confident"``).
+    ``min_votes`` have been (``"confident"``). With ``scattered_after``, sampling also stops
+    once that many votes are in and no answer has been given twice (``"scattered"``): the
+    samples are noise, and the vote goes to the first answer (the greedy one with a greedy vote).
     """
 
     round_size: int = 2
     confidence: float | None = 0.6
     min_votes: int = 3
+    scattered_after: int | None = None
 
     def __post_init__(self) -> None:
         if self.round_size < 1:
@@ -60,13 +64,16 @@ class Adaptive:
             raise ConfigError(f"adaptive confidence must be between 0.5 and 1, got {self.confidence}")
         if self.min_votes < 1:
             raise ConfigError(f"adaptive min_votes must be at least 1, got {self.min_votes}")
+        if self.scattered_after is not None and self.scattered_after < 2:
+            raise ConfigError(f"adaptive scattered_after must be at least 2 votes, got {self.scattered_after}")
 
     def describe(self) -> str:
         confidence = "" if self.confidence is None else f", confidence {self.confidence:g} after {self.min_votes}"
-        return f"rounds of {self.round_size}{confidence}"
+        scattered = "" if self.scattered_after is None else f", scattered after {self.scattered_after}"
+        return f"rounds of {self.round_size}{confidence}{scattered}"
 
     def stop_reason(self, answers: Sequence[str | None], remaining: int) -> str | None:
-        """``"decided"``, ``"confident"``, or None to keep sampling."""
+        """``"decided"``, ``"confident"``, ``"scattered"``, or None to keep sampling."""
         vote = majority_vote(answers)
         if vote.answer is None:
             return None
@@ -79,6 +86,8 @@ class Adaptive:
             return "decided"
         if self.confidence is not None and len(answers) >= self.min_votes and lead / len(answers) >= self.confidence:
             return "confident"
+        if self.scattered_after is not None and len(answers) >= self.scattered_after and lead == 1:
+            return "scattered"
         return None
 
 

@@ -39,6 +39,8 @@ class HybridRunner(Runner):
     """
 
     strategy = "hybrid"
+    greedy_votes = 2
+    """Votes the greedy round casts with ``greedy_vote``: the greedy program and the greedy rationale."""
 
     def __init__(self, backend: Backend, *, n: int = 2, pal_share: float = 0.5, greedy_vote: bool = True,
                  adaptive: Adaptive | bool | dict[str, Any] | None = True, pal: dict[str, Any] | None = None,

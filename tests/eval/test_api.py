@@ -13,6 +13,7 @@ from promptlab.backends import MockBackend
 from promptlab.cli.app import app
 from promptlab.errors import ConfigError
 from promptlab.eval import default_out_dir, load_dataset
+from promptlab.runners import _sampling
 
 FILES = [".lock", "eval.json", "report.html", "report.md", "results.jsonl", "traces.jsonl"]
 
@@ -96,4 +97,19 @@ def test_the_recorded_n_is_the_votes_the_runner_asks_for(sums, tmp_path: Path) -
                       default="The answer is 2.")
     summary = promptlab.evaluate(sums, strategy="hybrid", backend=llm, out=tmp_path / "hybrid", limit=2)
     assert summary.config.n == 2  # the hybrid's own pair, though no n was given
+    assert summary.config.plan == "n=2, greedy vote, adaptive: rounds of 2, confidence 0.6 after 3"  # both greedy
     assert json.loads((tmp_path / "hybrid" / "eval.json").read_text())["n"] == 2
+
+
+def test_the_recorded_plan_names_the_sampling_knobs_when_it_samples(  # type: ignore[no-untyped-def]
+        sums, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    llm = MockBackend(default="The answer is 2.")
+    greedy = promptlab.evaluate(sums, strategy="cot", backend=llm, out=tmp_path / "greedy", limit=1)
+    assert greedy.config.plan == "n=1"
+    voted = promptlab.evaluate(sums, strategy="cot", backend=llm, out=tmp_path / "sc", limit=1, n=4,
+                               options={"greedy_vote": True, "min_p": 0.1})
+    assert voted.config.plan == "n=4, greedy vote, temperature 0.5, min_p 0.1"
+    monkeypatch.setattr(_sampling, "SELF_CONSISTENCY_DEFAULTS", {"temperature": 0.7})  # a later release's default
+    with pytest.raises(ConfigError, match=r"temperature 0\.5, min_p 0\.1' there, .*temperature 0\.7"):
+        promptlab.evaluate(sums, strategy="cot", backend=llm, out=tmp_path / "sc", limit=2, n=4,
+                           options={"greedy_vote": True, "min_p": 0.1})

@@ -50,7 +50,7 @@ def test_self_consistency_votes_in_one_batched_call() -> None:
 def test_self_consistency_samples_and_majority() -> None:
     backend = MockBackend(["The answer is 7.", "The answer is 8.", "The answer is 8."])
     runner = ChainOfThoughtRunner(backend, n=3)
-    assert runner.config.temperature == 0.3 and runner.config.n == 3
+    assert runner.config.temperature == 0.5 and runner.config.n == 3
     result = runner.run("q")
     assert (result.answer, result.agreement) == ("8", pytest.approx(2 / 3))
     assert ChainOfThoughtRunner(MockBackend(), n=3, temperature=1.2).config.temperature == 1.2

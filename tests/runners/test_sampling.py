@@ -48,6 +48,28 @@ def test_confidence_stops_once_the_leader_holds_its_share() -> None:
     assert rule.stop_reason(["4", "5", "6"], 5) is None
 
 
+def test_scattered_votes_stop_once_enough_are_in_and_none_repeats() -> None:
+    rule = Adaptive(scattered_after=3)
+    assert rule.stop_reason(["4", "5"], 6) is None            # too few votes to call it noise
+    assert rule.stop_reason(["4", "5", "6"], 5) == "scattered"
+    assert rule.stop_reason(["4", None, None], 5) == "scattered"  # failed samples are no evidence either
+    assert rule.stop_reason(["4", "5", "5", "6", "7"], 3) is None  # one answer repeats: keep sampling
+    assert Adaptive().stop_reason(["4", "5", "6"], 5) is None   # off by default
+
+
+def test_a_scattered_vote_falls_back_to_the_greedy_answer() -> None:
+    backend = ConfigLog(says("7", "8", "9", "8", "8", "8", "8", "8"))
+    result = ChainOfThoughtRunner(backend, n=8, greedy_vote=True, adaptive={"scattered_after": 3}).run("q")
+    assert (result.answer, result.samples) == ("7", 3)
+    assert result.trace.steps[-1].data["stopped"] == {"reason": "scattered", "budget": 8}
+    assert "scattered after 3" in SamplingPlan.of(8, True, {"scattered_after": 3}).describe()
+
+
+def test_scattered_after_needs_two_votes() -> None:
+    with pytest.raises(ConfigError, match="scattered_after must be at least 2"):
+        Adaptive(scattered_after=1)
+
+
 def test_adaptive_rounds_stop_early_and_say_why() -> None:
     backend = ConfigLog(says("4", "4", "4", "4", "9", "9", "9", "9"))
     result = ChainOfThoughtRunner(backend, n=8, adaptive={"confidence": None}, seed=10).run("q")

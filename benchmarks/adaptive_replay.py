@@ -1,0 +1,84 @@
+"""Replay adaptive self-consistency from a fixed-``n`` run of ``promptlab eval``.
+
+A run with ``--n 8 -O greedy_vote=true`` records every item's 8 answers in sampling order (the
+``vote`` step of its trace). Adaptive rounds draw the same samples in the same order (seeds
+continue across rounds), so each stopping rule can be replayed on those answers: its accuracy
+and the samples it would have used, beside the fixed vote's and the greedy answer's alone.
+
+    .venv/bin/python benchmarks/adaptive_replay.py runs/mawps-singleop-cot-sc8 \\
+        --policy '{}' --policy '{"scattered_after": 5}'
+
+Each ``--policy`` is the JSON of :class:`promptlab.runners.Adaptive`'s fields (``{}`` is the
+default rule). Items whose vote has fewer answers than the most any item has (a run still going,
+an item that raised) are left out and counted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from promptlab.eval.metrics import numeric_match, wilson_interval
+from promptlab.runners import Adaptive
+from promptlab.runners.voting import majority_vote
+
+Answers = list[str | None]
+
+
+def vote_answers(run: Path) -> dict[str, Answers]:
+    """Each item's answers in sampling order, from the ``vote`` steps of ``traces.jsonl``."""
+    answers: dict[str, Answers] = {}
+    item = ""
+    with (run / "traces.jsonl").open(encoding="utf-8") as events:
+        for event in map(json.loads, events):
+            if event["event"] == "start":
+                item = str(event["metadata"].get("item_id", ""))
+            elif event["event"] == "step" and event["kind"] == "vote":
+                answers[item] = list(event["data"]["answers"])
+    return answers
+
+
+def replay(policy: Adaptive, answers: Answers) -> tuple[str | None, int]:
+    """The answer and the samples an adaptive plan over ``answers`` (greedy vote first) would use."""
+    used = 1
+    stopped = policy.stop_reason(answers[:used], len(answers) - used)
+    while used < len(answers) and stopped is None:
+        used = min(used + policy.round_size, len(answers))
+        stopped = policy.stop_reason(answers[:used], len(answers) - used)
+    return majority_vote(answers[:used]).answer, used
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run", type=Path, help="an eval directory run with --n N -O greedy_vote=true")
+    parser.add_argument("--policy", action="append", default=None, help="Adaptive fields as JSON ({} = default)")
+    args = parser.parse_args()
+    with (args.run / "results.jsonl").open(encoding="utf-8") as lines:
+        references = {row["id"]: row["reference"] for row in map(json.loads, lines)}
+    answers = vote_answers(args.run)
+    n = max(map(len, answers.values()))
+    items = [i for i in references if len(answers.get(i, [])) == n]
+    print(f"{args.run}: {len(items)} items with all {n} votes ({len(references) - len(items)} left out)\n")
+    print("| rule | right | accuracy | 95% CI | samples / item |")
+    print("|---|---:|---:|---:|---:|")
+
+    def line(name: str, picks: list[tuple[str | None, int]]) -> None:
+        right = sum(numeric_match(answer, references[i]) for (answer, _), i in zip(picks, items, strict=True))
+        low, high = wilson_interval(right, len(items))
+        used = statistics.fmean(k for _, k in picks)
+        print(f"| {name} | {right} | {right / len(items):.1%} | {low:.1%} - {high:.1%} | {used:.2f} |")
+
+    line("greedy answer alone", [(answers[i][0], 1) for i in items])
+    line(f"fixed vote of {n} (greedy first)", [(majority_vote(answers[i]).answer, n) for i in items])
+    for spec in args.policy or ["{}"]:
+        policy = Adaptive(**json.loads(spec))
+        line(f"adaptive: {policy.describe()}", [replay(policy, answers[i]) for i in items])
+
+
+if __name__ == "__main__":
+    main()
