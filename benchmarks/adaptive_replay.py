@@ -1,9 +1,10 @@
 """Replay adaptive self-consistency from a fixed-``n`` run of ``promptlab eval``.
 
 A run with ``--n 8 -O greedy_vote=true`` records every item's 8 answers in sampling order (the
-``vote`` step of its trace). Adaptive rounds draw the same samples in the same order (seeds
-continue across rounds), so each stopping rule can be replayed on those answers: its accuracy
-and the samples it would have used, beside the fixed vote's and the greedy answer's alone.
+``vote`` step of its trace). Adaptive rounds draw from the same distribution in the same order
+(and, with a runner seed, the very same samples: seeds continue across rounds), so each stopping
+rule can be replayed on those answers: its accuracy and the samples it would have used, beside
+the fixed vote's and the greedy answer's alone. Unseeded, a replay estimates a live adaptive run.
 
     .venv/bin/python benchmarks/adaptive_replay.py runs/mawps-singleop-cot-sc8 \\
         --policy '{}' --policy '{"scattered_after": 5}'
@@ -58,9 +59,14 @@ def main() -> None:
     parser.add_argument("run", type=Path, help="an eval directory run with --n N -O greedy_vote=true")
     parser.add_argument("--policy", action="append", default=None, help="Adaptive fields as JSON ({} = default)")
     args = parser.parse_args()
+    plan = json.loads((args.run / "eval.json").read_text(encoding="utf-8")).get("plan") or ""
+    if "greedy vote" not in plan or "adaptive" in plan:
+        sys.exit(f"{args.run}: needs a fixed-n run with the greedy vote (--n N -O greedy_vote=true), not {plan!r}")
     with (args.run / "results.jsonl").open(encoding="utf-8") as lines:
         references = {row["id"]: row["reference"] for row in map(json.loads, lines)}
     answers = vote_answers(args.run)
+    if not answers:
+        sys.exit(f"{args.run}: no votes in traces.jsonl yet")
     n = max(map(len, answers.values()))
     items = [i for i in references if len(answers.get(i, [])) == n]
     print(f"{args.run}: {len(items)} items with all {n} votes ({len(references) - len(items)} left out)\n")

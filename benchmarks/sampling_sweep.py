@@ -31,6 +31,9 @@ from promptlab.eval.metrics import numeric_match
 from promptlab.runners import ChainOfThoughtRunner, PALRunner
 from promptlab.runners.voting import majority_vote
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from adaptive_replay import replay
+
 
 def parse_config(spec: str) -> tuple[str, dict[str, Any]]:
     """``label:key=value,key=value`` (values JSON) -> (label, knobs); ``greedy`` alone is greedy."""
@@ -109,7 +112,7 @@ def table(args: argparse.Namespace) -> None:
             voters = {i: _with_greedy(greedy, i, pool[i], n) for i in ids}
             cells.append(f"{accuracy(lambda _, i, voters=voters: majority_vote(voters[i]).answer):.1%}")
             for policy in policies:
-                outcomes = [_adaptive(policy, voters[i]) for i in ids]
+                outcomes = [replay(policy, voters[i]) for i in ids]
                 correct = sum(numeric_match(a, pool[i]["reference"]) for (a, _), i in zip(outcomes, ids, strict=True))
                 used = statistics.fmean(k for _, k in outcomes)
                 cells.append(f"{correct / len(ids):.1%} / {used:.1f}")
@@ -119,16 +122,6 @@ def table(args: argparse.Namespace) -> None:
 def _with_greedy(greedy: dict[str, Any], item: str, row: dict[str, Any], n: int) -> list[str | None]:
     """The greedy answer, then the first n - 1 samples."""
     return [greedy[item]["answers"][0], *row["answers"][: n - 1]]
-
-
-def _adaptive(policy: Any, answers: list[str | None]) -> tuple[str | None, int]:
-    """Replay adaptive sampling over a pool: the greedy vote first, then rounds; (answer, samples used)."""
-    used = 1
-    while used < len(answers):
-        used = min(used + policy.round_size, len(answers))
-        if policy.stop_reason(answers[:used], len(answers) - used) is not None:
-            break
-    return majority_vote(answers[:used]).answer, used
 
 
 def main() -> None:

@@ -122,7 +122,8 @@ def run_eval(
         config = EvalConfig(dataset=data.name, dataset_path=_location(data.path), fingerprint=data.fingerprint,
                             task=data.task, strategy=strategy, backend=spec,
                             n=sampling.n if sampling else n, options=runner_options,
-                            plan=describe_plan(runner, sampling) if sampling else None)
+                            plan=sampling.describe() if sampling else None,
+                            sampling=describe_sampling(runner, sampling) if sampling else None)
         checkpoint = stack.enter_context(Checkpoint.open(directory, config, force=force))
         selected = {item.id for item in data.items[:limit]}
         finished = checkpoint.finished_ids(retry_errors=retry_errors) & selected
@@ -134,19 +135,25 @@ def run_eval(
     return EvalRun(summary=summarize(directory), outcome=outcome, report=report)
 
 
-def describe_plan(runner: RunnerLike, plan: SamplingPlan) -> str:
-    """The votes ``plan`` collects and, when it samples, the knobs it samples with (defaults included),
-    e.g. ``"n=8, greedy vote, temperature 0.5"``: a run resumed under other defaults is then refused."""
-    text = plan.describe()
-    config = next((c for c in (getattr(runner, "config", None), getattr(getattr(runner, "pal", None), "config", None))
-                   if isinstance(c, GenerationConfig)), None)
+def describe_sampling(runner: RunnerLike, plan: SamplingPlan) -> str:
+    """The knobs ``runner`` samples with, defaults included (``"temperature 0.5, min_p 0.1"``; the
+    hybrid's as ``"pal: ...; cot: ..."`` when they differ), or ``""`` when ``plan`` draws no samples."""
+    runners = [r for r in (getattr(runner, "pal", None), getattr(runner, "cot", None)) if r is not None] or [runner]
+    configs = [(getattr(r, "strategy", ""), c) for r in runners
+               if isinstance(c := getattr(r, "config", None), GenerationConfig)]
     greedy_votes = getattr(runner, "greedy_votes", 1) if plan.greedy_vote else 0
-    if plan.n <= max(1, greedy_votes) or config is None:
-        return text
-    knobs = [f"temperature {config.temperature:g}"] + [f"{name} {value:g}" for name, value, default in
-                                                       (("top_p", config.top_p, 1.0), ("min_p", config.min_p, 0.0),
-                                                        ("top_k", config.top_k, None)) if value != default]
-    return f"{text}, {', '.join(knobs)}"
+    if plan.n <= greedy_votes or not configs or not any(c.sampling for _, c in configs):
+        return ""
+    described = {name: _knobs(config) for name, config in configs}
+    if len(set(described.values())) == 1:
+        return next(iter(described.values()))
+    return "; ".join(f"{name}: {knobs}" for name, knobs in described.items())
+
+
+def _knobs(config: GenerationConfig) -> str:
+    knobs = [("temperature", config.temperature, None), ("top_p", config.top_p, 1.0), ("min_p", config.min_p, 0.0),
+             ("top_k", config.top_k, None), ("repetition_penalty", config.repetition_penalty, 1.0)]
+    return ", ".join(f"{name} {value:g}" for name, value, default in knobs if value is not None and value != default)
 
 
 def _location(path: Path) -> str:

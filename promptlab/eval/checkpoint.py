@@ -63,6 +63,9 @@ class EvalConfig(BaseModel):
     plan: str | None = None
     """How the runner draws its votes, defaults included (greedy vote, adaptive rule): a resumed run
     under changed defaults is refused. None in directories written before it was recorded."""
+    sampling: str | None = None
+    """The knobs the runner samples with, defaults included (``"temperature 0.5"``); ``""`` when it
+    draws no samples. None in directories written before it was recorded."""
 
 
 class ItemResult(BaseModel):
@@ -138,7 +141,10 @@ class Checkpoint:
             previous = load_config(path)
             differences = [f"{key}: {getattr(previous, key)!r} there, {getattr(config, key)!r} now"
                            for key in EvalConfig.model_fields if getattr(previous, key) != getattr(config, key)
-                           and not (key == "plan" and previous.plan is None)]
+                           and not (key in ("plan", "sampling") and getattr(previous, key) is None)]
+            if previous.sampling is None and config.sampling and "temperature" not in config.options:
+                differences.append(f"sampling: not recorded there (written under older sampling defaults), "
+                                   f"{config.sampling!r} now")
             if differences:
                 raise ConfigError(
                     f"{str(path)!r} holds an evaluation with a different config ({'; '.join(differences)}); "

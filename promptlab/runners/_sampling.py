@@ -8,6 +8,7 @@ greedy answer first, or in adaptive rounds that stop once the vote is settled) a
 
 from __future__ import annotations
 
+import random
 import time
 from collections import Counter
 from collections.abc import Callable, Generator, Sequence
@@ -26,8 +27,9 @@ SELF_CONSISTENCY_DEFAULTS: dict[str, Any] = {"temperature": 0.5}
 """Knobs used when ``n > 1`` samples are asked for and the caller chose no sampling temperature.
 
 0.5, the low end of Wang et al.'s 0.5-0.7: on a development split with the embedded SmolLM2-135M
-the vote of the greedy answer and 7 samples at 0.5 beat those at 0.3 and 0.7 (with or without
-min-p 0.1) and 1.0 with min-p, for CoT and PAL alike (BENCHMARKS.md, *Sampling sweep*)."""
+the vote of the greedy answer and 7 samples at 0.5 matched or beat every other setting tried
+(0.3, 0.7 with and without min-p 0.1, 1.0 with min-p) for CoT and PAL, by 0-3 items of 40
+(BENCHMARKS.md, *Sampling sweep*)."""
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,8 @@ class Adaptive:
     or, with ``confidence``, that it holds at least that share of the samples drawn once
     ``min_votes`` have been (``"confident"``). With ``scattered_after``, sampling also stops
     once that many votes are in and no answer has been given twice (``"scattered"``): the
-    samples are noise, and the vote goes to the first answer (the greedy one with a greedy vote).
+    samples are noise, and the vote goes to the first answer given (with a greedy vote, the
+    greedy one when it has an answer).
     """
 
     round_size: int = 2
@@ -138,7 +141,8 @@ def sampling_config(base: GenerationConfig, n: int, overrides: dict[str, Any]) -
     """``base`` with the overrides; ``n > 1`` samples would be identical if greedy, so then the
     :data:`SELF_CONSISTENCY_DEFAULTS` apply unless a temperature was chosen."""
     overrides = given(overrides)
-    if n > 1 and overrides.get("temperature") is None and not base.sampling and base.num_beams < n:
+    beams = overrides.get("num_beams", base.num_beams)
+    if n > 1 and overrides.get("temperature") is None and not base.sampling and beams < n:
         defaults = {key: value for key, value in SELF_CONSISTENCY_DEFAULTS.items() if overrides.get(key) is None}
         overrides = {**overrides, **defaults}
     return base.with_overrides(n=n, **overrides)
@@ -146,11 +150,13 @@ def sampling_config(base: GenerationConfig, n: int, overrides: dict[str, Any]) -
 
 def round_config(config: GenerationConfig, first: int, count: int, greedy: bool) -> GenerationConfig:
     """The config of one sampling round: ``count`` samples whose seeds continue from sample ``first``
-    (so rounds draw the samples one batched call would), or one greedy completion."""
+    (so rounds draw the samples one batched call would), or one greedy completion. Unseeded rounds after
+    the first get a fresh seed: a backend's own default seed would restart each round at the same samples."""
     if greedy:
         return config.with_overrides(n=1, temperature=0.0, do_sample=None)
-    seed = None if config.seed is None else config.seed + first
-    return config.with_overrides(n=count, seed=seed)
+    if config.seed is None:
+        return config.with_overrides(n=count, seed=None if first == 0 else random.SystemRandom().randrange(2**31))
+    return config.with_overrides(n=count, seed=config.seed + first)
 
 
 def self_consistency(draw: Draw, plan: SamplingPlan, recorder: TraceRecorder) -> Generator[Effect, Any, RunResult]:

@@ -33,9 +33,9 @@ class HybridRunner(Runner):
     :class:`~promptlab.runners.cot.ChainOfThoughtRunner`, within the greedy round too. The
     defaults (``n=2``, both on) run the greedy program and ask for the greedy rationale only
     when the program gives no answer (one more vote could only tie, and ties go to the first
-    seen): the best strategy measured on the embedded model (BENCHMARKS.md). ``pal`` and ``cot`` are keyword
-    arguments for the two runners (``max_retries=``, ``examples=``, ...); other keyword
-    arguments override decoding knobs of both.
+    seen): the best strategy for its cost measured on the embedded model (BENCHMARKS.md).
+    ``pal`` and ``cot`` are keyword arguments for the two runners (``max_retries=``,
+    ``examples=``, ...); other keyword arguments override decoding knobs of both.
     """
 
     strategy = "hybrid"

@@ -101,15 +101,38 @@ def test_the_recorded_n_is_the_votes_the_runner_asks_for(sums, tmp_path: Path) -
     assert json.loads((tmp_path / "hybrid" / "eval.json").read_text())["n"] == 2
 
 
-def test_the_recorded_plan_names_the_sampling_knobs_when_it_samples(  # type: ignore[no-untyped-def]
+def test_the_recorded_sampling_names_the_knobs_when_the_runner_samples(  # type: ignore[no-untyped-def]
         sums, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     llm = MockBackend(default="The answer is 2.")
     greedy = promptlab.evaluate(sums, strategy="cot", backend=llm, out=tmp_path / "greedy", limit=1)
-    assert greedy.config.plan == "n=1"
+    assert (greedy.config.plan, greedy.config.sampling) == ("n=1", "")
+    hybrid = promptlab.evaluate(sums, strategy="hybrid", backend=llm, out=tmp_path / "pair", limit=1)
+    assert hybrid.config.sampling == ""  # two greedy votes: nothing is sampled
+    mixed = promptlab.evaluate(sums, strategy="hybrid", backend=llm, out=tmp_path / "mixed", limit=1, n=4,
+                               options={"cot": {"temperature": 0.9}})
+    assert mixed.config.sampling == "pal: temperature 0.5; cot: temperature 0.9"
     voted = promptlab.evaluate(sums, strategy="cot", backend=llm, out=tmp_path / "sc", limit=1, n=4,
                                options={"greedy_vote": True, "min_p": 0.1})
-    assert voted.config.plan == "n=4, greedy vote, temperature 0.5, min_p 0.1"
+    assert (voted.config.plan, voted.config.sampling) == ("n=4, greedy vote", "temperature 0.5, min_p 0.1")
     monkeypatch.setattr(_sampling, "SELF_CONSISTENCY_DEFAULTS", {"temperature": 0.7})  # a later release's default
-    with pytest.raises(ConfigError, match=r"temperature 0\.5, min_p 0\.1' there, .*temperature 0\.7"):
+    with pytest.raises(ConfigError, match=r"sampling: 'temperature 0\.5, min_p 0\.1' there, .*temperature 0\.7"):
         promptlab.evaluate(sums, strategy="cot", backend=llm, out=tmp_path / "sc", limit=2, n=4,
                            options={"greedy_vote": True, "min_p": 0.1})
+
+
+def test_a_directory_from_before_sampling_was_recorded_resumes_only_if_it_does_not_sample(  # type: ignore[no-untyped-def]
+        sums, tmp_path: Path) -> None:
+    llm = MockBackend(default="The answer is 2.")
+    out = tmp_path / "old"
+    promptlab.evaluate(sums, strategy="cot", backend=llm, out=out, limit=1, n=4)
+    record = json.loads((out / "eval.json").read_text())
+    del record["sampling"], record["plan"]  # as an older release wrote it
+    (out / "eval.json").write_text(json.dumps(record))
+    with pytest.raises(ConfigError, match=r"sampling: not recorded there .*'temperature 0\.5' now"):
+        promptlab.evaluate(sums, strategy="cot", backend=llm, out=out, limit=2, n=4)
+    greedy_out = tmp_path / "old-greedy"
+    promptlab.evaluate(sums, strategy="cot", backend=llm, out=greedy_out, limit=1)
+    record = json.loads((greedy_out / "eval.json").read_text())
+    del record["sampling"], record["plan"]
+    (greedy_out / "eval.json").write_text(json.dumps(record))
+    assert promptlab.evaluate(sums, strategy="cot", backend=llm, out=greedy_out, limit=2).count == 2  # no samples

@@ -94,6 +94,19 @@ def test_an_adaptive_plan_checks_the_greedy_vote_before_sampling() -> None:
     assert result.trace.steps[-1].data["stopped"] == {"reason": "decided", "budget": 2}
 
 
+def test_unseeded_rounds_after_the_first_get_fresh_seeds() -> None:
+    backend = ConfigLog(says("1", "2", "3", "4", "5", "6"))
+    ChainOfThoughtRunner(backend, n=6, adaptive={"confidence": None}).run("q")
+    first, *later = [c.seed for c in backend.configs]
+    assert first is None  # the backend's own seed, or fresh randomness
+    assert len(later) == 2 and all(seed is not None for seed in later) and later[0] != later[1]
+
+
+def test_beam_search_given_as_an_option_gets_no_sampling_temperature() -> None:
+    runner = ChainOfThoughtRunner(MockBackend(), n=2, num_beams=4)
+    assert (runner.config.temperature, runner.config.num_beams) == (0.0, 4)
+
+
 def test_greedy_vote_is_the_first_sample() -> None:
     backend = ConfigLog(says("7", "8", "7"))
     result = ChainOfThoughtRunner(backend, n=3, greedy_vote=True, seed=0).run("q")
