@@ -20,13 +20,18 @@ import argparse
 import json
 import statistics
 import sys
+from collections.abc import Generator
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from promptlab.eval.metrics import numeric_match, wilson_interval
-from promptlab.runners import Adaptive
+from promptlab.runners import Adaptive, SamplingPlan
+from promptlab.runners._sampling import Ballot, self_consistency
+from promptlab.runners.flow import Effect
 from promptlab.runners.voting import majority_vote
+from promptlab.tracing import TraceRecorder
 
 Answers = list[str | None]
 
@@ -45,13 +50,20 @@ def vote_answers(run: Path) -> dict[str, Answers]:
 
 
 def replay(policy: Adaptive, answers: Answers) -> tuple[str | None, int]:
-    """The answer and the samples an adaptive plan over ``answers`` (greedy vote first) would use."""
-    used = 1
-    stopped = policy.stop_reason(answers[:used], len(answers) - used)
-    while used < len(answers) and stopped is None:
-        used = min(used + policy.round_size, len(answers))
-        stopped = policy.stop_reason(answers[:used], len(answers) - used)
-    return majority_vote(answers[:used]).answer, used
+    """The answer and the samples an adaptive plan over ``answers`` (greedy vote first) would use:
+    the runners' own :func:`self_consistency`, drawing the recorded answers in order."""
+
+    def draw(first: int, count: int, greedy: bool) -> Generator[Effect, Any, list[Ballot]]:
+        yield from ()
+        return [Ballot(answer) for answer in answers[first:first + count]]
+
+    plan = SamplingPlan(n=len(answers), greedy_vote=True, adaptive=policy)
+    try:
+        next(self_consistency(draw, plan, TraceRecorder("replay", "")))
+    except StopIteration as done:
+        result = done.value
+        return result.answer, result.samples
+    raise AssertionError("a replayed draw asks the model for nothing")
 
 
 def main() -> None:

@@ -150,13 +150,18 @@ def sampling_config(base: GenerationConfig, n: int, overrides: dict[str, Any]) -
 
 def round_config(config: GenerationConfig, first: int, count: int, greedy: bool) -> GenerationConfig:
     """The config of one sampling round: ``count`` samples whose seeds continue from sample ``first``
-    (so rounds draw the samples one batched call would), or one greedy completion. Unseeded rounds after
-    the first get a fresh seed: a backend's own default seed would restart each round at the same samples."""
+    (so rounds draw the samples one batched call would), or one greedy completion."""
     if greedy:
         return config.with_overrides(n=1, temperature=0.0, do_sample=None)
-    if config.seed is None:
-        return config.with_overrides(n=count, seed=None if first == 0 else random.SystemRandom().randrange(2**31))
-    return config.with_overrides(n=count, seed=config.seed + first)
+    return config.with_overrides(n=count, seed=sample_seed(config.seed, first))
+
+
+def sample_seed(seed: int | None, index: int) -> int | None:
+    """The seed of sample ``index``: ``seed + index``; unseeded, None for the first sample and a fresh
+    seed for later ones (a backend's own default seed would otherwise repeat the first sample)."""
+    if seed is not None:
+        return seed + index
+    return None if index == 0 else random.SystemRandom().randrange(2**31)
 
 
 def self_consistency(draw: Draw, plan: SamplingPlan, recorder: TraceRecorder) -> Generator[Effect, Any, RunResult]:
@@ -190,9 +195,8 @@ def sample(backend: Backend, prompt: Prompt, config: GenerationConfig
 
 
 def one_sample_configs(config: GenerationConfig) -> list[GenerationConfig]:
-    """``config.n`` configs of one sample each, seeds offset so that seeded samples differ."""
-    return [config.with_overrides(n=1, seed=None if config.seed is None else config.seed + index)
-            for index in range(config.n)]
+    """``config.n`` configs of one sample each, with seeds that differ (:func:`sample_seed`)."""
+    return [config.with_overrides(n=1, seed=sample_seed(config.seed, index)) for index in range(config.n)]
 
 
 def draw_texts(backend: Backend, prompt: Prompt, config: GenerationConfig, recorder: TraceRecorder,

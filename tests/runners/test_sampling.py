@@ -102,6 +102,14 @@ def test_unseeded_rounds_after_the_first_get_fresh_seeds() -> None:
     assert len(later) == 2 and all(seed is not None for seed in later) and later[0] != later[1]
 
 
+def test_unseeded_samples_drawn_one_call_each_get_different_seeds() -> None:
+    from promptlab.runners._sampling import one_sample_configs
+
+    seeds = [c.seed for c in one_sample_configs(GenerationConfig(n=3, temperature=0.5))]
+    assert seeds[0] is None and None not in seeds[1:] and seeds[1] != seeds[2]
+    assert [c.seed for c in one_sample_configs(GenerationConfig(n=3, temperature=0.5, seed=7))] == [7, 8, 9]
+
+
 def test_beam_search_given_as_an_option_gets_no_sampling_temperature() -> None:
     runner = ChainOfThoughtRunner(MockBackend(), n=2, num_beams=4)
     assert (runner.config.temperature, runner.config.num_beams) == (0.0, 4)
