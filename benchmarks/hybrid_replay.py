@@ -7,6 +7,9 @@ what that hybrid answers on their common items, without running the model again:
 
     .venv/bin/python benchmarks/hybrid_replay.py runs/mawps-singleop-pal runs/mawps-singleop-cot
 
+``--check-arithmetic`` re-reads the CoT run's rationales with the arithmetic check on (CoT's default
+since session 6; ``arithmetic_replay.py``), for a CoT run made without it.
+
 A replay assumes the hybrid's greedy calls produce the same texts as the two runs did; on
 llama.cpp a greedy text can differ at near-ties between batch compositions, so check it
 against a live ``--strategy hybrid`` run on some items (BENCHMARKS.md does).
@@ -22,7 +25,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from promptlab.eval.metrics import wilson_interval
+from arithmetic_replay import checked_items
+
+from promptlab.eval.metrics import numeric_match, wilson_interval
 
 
 def _results(run: Path) -> dict[str, dict[str, Any]]:
@@ -44,8 +49,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("pal", type=Path, help="a promptlab eval directory of the PAL strategy")
     parser.add_argument("cot", type=Path, help="a promptlab eval directory of the CoT strategy, same dataset")
+    parser.add_argument("--check-arithmetic", action="store_true", help="re-read the CoT run's rationales checked")
     args = parser.parse_args()
     pal, cot = _results(args.pal), _results(args.cot)
+    if args.check_arithmetic:
+        for item, answers in checked_items(args.cot).items():
+            if item in cot:
+                cot[item]["correct"] = numeric_match(answers.checked[0], cot[item]["reference"])
     common = [item for item in pal if item in cot]
     if not common:
         raise SystemExit("the two runs share no item ids: are they on the same dataset?")

@@ -144,6 +144,8 @@ def cot(
     shots: ShotsOpt = None,
     selector: SelectorOpt = "fixed",
     answer_regex: Annotated[str | None, typer.Option(help="Read the answer with this regex (group 1).")] = None,
+    check_arithmetic: Annotated[bool, typer.Option(
+        help="Recompute the equations the rationale states; an answer repeating a wrong result is corrected.")] = True,
     json_output: JsonOpt = False,
     trace: TraceOpt = None,
     stream: StreamOpt = True,
@@ -153,7 +155,8 @@ def cot(
         chosen = selector_for(examples, shots, selector)
         result = run_on(backend, backend_option, question, trace, lambda engine: ChainOfThoughtRunner(
             engine, examples=chosen, n=n, greedy_vote=greedy_vote, adaptive=adaptive, temperature=temperature,
-            max_new_tokens=max_new_tokens, seed=seed, extractor=answer_regex or default_extractor),
+            max_new_tokens=max_new_tokens, seed=seed, extractor=answer_regex or default_extractor,
+            check_arithmetic=check_arithmetic),
             echo=echo_wanted(stream, json_output, trace))
     report(result, json_output)
 

@@ -123,7 +123,8 @@ def run_eval(
                             task=data.task, strategy=strategy, backend=spec,
                             n=sampling.n if sampling else n, options=runner_options,
                             plan=sampling.describe() if sampling else None,
-                            sampling=describe_sampling(runner, sampling) if sampling else None)
+                            sampling=describe_sampling(runner, sampling) if sampling else None,
+                            checks_arithmetic=checks_arithmetic(runner))
         checkpoint = stack.enter_context(Checkpoint.open(directory, config, force=force))
         selected = {item.id for item in data.items[:limit]}
         finished = checkpoint.finished_ids(retry_errors=retry_errors) & selected
@@ -133,6 +134,13 @@ def run_eval(
                                  retry_errors=retry_errors, on_result=progress.advance if progress else None)
         report = write_report([directory], directory)  # still under the directory's lock
     return EvalRun(summary=summarize(directory), outcome=outcome, report=report)
+
+
+def checks_arithmetic(runner: RunnerLike) -> bool | None:
+    """Whether ``runner``'s rationales (its own, or its CoT runner's) go through the arithmetic check;
+    None when it writes none."""
+    checking = getattr(getattr(runner, "cot", runner), "check_arithmetic", None)
+    return checking if isinstance(checking, bool) else None
 
 
 def describe_sampling(runner: RunnerLike, plan: SamplingPlan) -> str:

@@ -66,6 +66,9 @@ class EvalConfig(BaseModel):
     sampling: str | None = None
     """The knobs the runner samples with, defaults included (``"temperature 0.5"``); ``""`` when it
     draws no samples. None in directories written before it was recorded."""
+    checks_arithmetic: bool | None = None
+    """Whether CoT answers go through the arithmetic check (CoT and the hybrid); None for strategies
+    without rationales, and in directories written before it was recorded."""
 
 
 class ItemResult(BaseModel):
@@ -139,12 +142,19 @@ class Checkpoint:
                 (path / name).unlink(missing_ok=True)
         elif config_path.exists():
             previous = load_config(path)
+            if previous.checks_arithmetic is None and config.options.get("check_arithmetic") is False:
+                # written before the option existed, i.e. without the check: resuming with it off matches
+                previous = previous.model_copy(update={"options": {**previous.options, "check_arithmetic": False}})
+            unrecorded = ("plan", "sampling", "checks_arithmetic")  # None in directories older than the field
             differences = [f"{key}: {getattr(previous, key)!r} there, {getattr(config, key)!r} now"
                            for key in EvalConfig.model_fields if getattr(previous, key) != getattr(config, key)
-                           and not (key in ("plan", "sampling") and getattr(previous, key) is None)]
+                           and not (key in unrecorded and getattr(previous, key) is None)]
             if previous.sampling is None and config.sampling and "temperature" not in config.options:
                 differences.append(f"sampling: not recorded there (written under older sampling defaults), "
                                    f"{config.sampling!r} now")
+            if previous.checks_arithmetic is None and config.checks_arithmetic:
+                differences.append("checks_arithmetic: not recorded there (written before CoT checked its "
+                                   "arithmetic by default), True now; pass -O check_arithmetic=false to resume it")
             if differences:
                 raise ConfigError(
                     f"{str(path)!r} holds an evaluation with a different config ({'; '.join(differences)}); "

@@ -19,6 +19,7 @@ from promptlab.runners.answers import (
     parse_number,
     regex_extractor,
 )
+from promptlab.runners.arithmetic import ArithmeticCheck, Correction, check_arithmetic
 from promptlab.runners.code import extract_code
 from promptlab.runners.cot import ChainOfThoughtRunner
 from promptlab.runners.direct import DirectRunner
@@ -37,10 +38,12 @@ from promptlab.runners.voting import Vote, majority_vote
 __all__ = [
     "ActionParseError",
     "Adaptive",
+    "ArithmeticCheck",
     "Ballot",
     "ChainOfThoughtRunner",
     "Chat",
     "ChatReActRunner",
+    "Correction",
     "DirectRunner",
     "Effect",
     "Extractor",
@@ -58,6 +61,7 @@ __all__ = [
     "answer_is",
     "answers_match",
     "chat_react_runner",
+    "check_arithmetic",
     "conclude",
     "default_extractor",
     "extract_code",

@@ -41,6 +41,8 @@ class Ballot:
     reason: str | None = None
     source: str = ""
     """The strategy that produced it (``"pal"``, ``"cot"``, ...), for mixed votes."""
+    corrections: tuple[str, ...] = ()
+    """Wrongly computed equations in its rationale, each with its recomputed result (checked arithmetic)."""
 
 
 @dataclass(frozen=True)
@@ -215,6 +217,8 @@ def ballot_data(ballot: Ballot, greedy: bool = False) -> dict[str, Any]:
     data: dict[str, Any] = {"answer": ballot.answer}
     if ballot.answer is None:
         data.update(status=ballot.status, reason=ballot.reason)
+    if ballot.corrections:
+        data["corrections"] = list(ballot.corrections)
     if greedy:
         data["greedy"] = True
     return data

@@ -53,6 +53,8 @@ _NUMBER_IN_TEXT = re.compile(
     rf"(?<![\w.)])(?:[{_MINUS}]\s?)?[{_CURRENCY}]?(?:\d+\s*/\s*\d+(?!\.\d)|{_DIGITS})(?!\w)"
 )
 _ANSWER_IS = re.compile(r"(?i)\b(?:the\s++)?(?:final\s++)?answer\s++is\s*+:?\s*+")
+_LEADING_EQUATION = re.compile(  # "18 + 47 = " before the result a statement gives
+    rf"^(?:[{_CURRENCY}]?(?:{_DIGITS})\s*+[-+*/x×÷]\s*+)++[{_CURRENCY}]?(?:{_DIGITS})\s*+=\s*+")
 _SENTENCE_END = re.compile(r"\.(?:\s|$)|\n")
 _BOXED = re.compile(r"\\boxed\{([^{}]*)\}")
 _DECORATION = " \t\n*_`\"'"
@@ -128,9 +130,12 @@ def answer_is(text: str) -> str | None:
 
 
 def _answer_span(rest: str) -> str:
-    """The answer a statement gives: its first sentence, a ``\\boxed{}`` in it, or the number it starts with."""
+    """The answer a statement gives: its first sentence, a ``\\boxed{}`` in it, or the number it starts with
+    (the result, when it starts with an equation: "18 + 47 = 65")."""
     span = _SENTENCE_END.split(rest, maxsplit=1)[0].strip()
     span = boxed(span) or span
+    if equation := _LEADING_EQUATION.match(span):
+        span = span[equation.end():]
     if parse_number(span) is None and (lead := _NUMBER_IN_TEXT.match(span)):
         return lead[0]
     return span

@@ -34,8 +34,9 @@ class HybridRunner(Runner):
     defaults (``n=2``, both on) run the greedy program and ask for the greedy rationale only
     when the program gives no answer (one more vote could only tie, and ties go to the first
     seen): the best strategy for its cost measured on the embedded model (BENCHMARKS.md).
-    ``pal`` and ``cot`` are keyword arguments for the two runners (``max_retries=``,
-    ``examples=``, ...); other keyword arguments override decoding knobs of both.
+    ``check_arithmetic`` goes to the CoT runner (on by default: its answers are corrected where the
+    rationale computes wrong). ``pal`` and ``cot`` are keyword arguments for the two runners
+    (``max_retries=``, ``examples=``, ...); other keyword arguments override decoding knobs of both.
     """
 
     strategy = "hybrid"
@@ -44,12 +45,13 @@ class HybridRunner(Runner):
 
     def __init__(self, backend: Backend, *, n: int = 2, pal_share: float = 0.5, greedy_vote: bool = True,
                  adaptive: Adaptive | bool | dict[str, Any] | None = True, pal: dict[str, Any] | None = None,
-                 cot: dict[str, Any] | None = None, **overrides: Any) -> None:
+                 cot: dict[str, Any] | None = None, check_arithmetic: bool = True, **overrides: Any) -> None:
         super().__init__(backend)
         if not 0.0 < pal_share <= 1.0:
             raise ConfigError(f"pal_share must be in (0, 1], got {pal_share}")
         self.pal = PALRunner(backend, n=n, **{**overrides, **(pal or {})})
-        self.cot = ChainOfThoughtRunner(backend, n=n, **{**overrides, **(cot or {})})
+        self.cot = ChainOfThoughtRunner(backend, n=n,
+                                        **{"check_arithmetic": check_arithmetic, **overrides, **(cot or {})})
         self.pal_share = pal_share
         self.plan = SamplingPlan.of(n, greedy_vote, adaptive)
 

@@ -27,6 +27,17 @@ def test_cot_prints_the_answer(tmp_path: Path) -> None:
     assert result.stdout.strip() == "8"
 
 
+def test_cot_checks_the_rationales_arithmetic_unless_told_not_to(tmp_path: Path) -> None:
+    backend = script(tmp_path, "4 + 5 + 9 = 21. The answer is 21.")
+    checked = cli.invoke(app, ["run", "cot", "q", "--backend", backend, "--json"])
+    assert checked.exit_code == 0, checked.output
+    data = json.loads(checked.stdout)
+    assert data["answer"] == "18" and data["steps"][0]["data"]["corrections"] == ["4 + 5 + 9 = 21 -> 18"]
+    unchecked = cli.invoke(app, ["run", "cot", "q", "--backend", backend, "--no-check-arithmetic"])
+    assert unchecked.exit_code == 0, unchecked.output
+    assert unchecked.stdout.strip() == "21"
+
+
 def test_cot_self_consistency_json(tmp_path: Path) -> None:
     backend = script(tmp_path, "The answer is 8.", "The answer is 9.", "The answer is 8.")
     trace = tmp_path / "trace.jsonl"

@@ -136,3 +136,25 @@ def test_a_directory_from_before_sampling_was_recorded_resumes_only_if_it_does_n
     del record["sampling"], record["plan"]
     (greedy_out / "eval.json").write_text(json.dumps(record))
     assert promptlab.evaluate(sums, strategy="cot", backend=llm, out=greedy_out, limit=2).count == 2  # no samples
+
+
+def test_checked_arithmetic_is_recorded_and_an_older_cot_directory_resumes_only_without_it(  # type: ignore[no-untyped-def]
+        sums, tmp_path: Path) -> None:
+    llm = MockBackend(rules=[(r"# solution in Python:\s*$", "def solution():\n    return 2")],
+                      default="1 + 1 = 3. The answer is 3.")
+    cot = promptlab.evaluate(sums, strategy="cot", backend=llm, out=tmp_path / "cot", limit=1)
+    assert cot.config.checks_arithmetic is True
+    assert promptlab.evaluate(sums, strategy="pal", backend=llm, out=tmp_path / "pal", limit=1
+                              ).config.checks_arithmetic is None  # no rationale to check
+    assert promptlab.evaluate(sums, strategy="hybrid", backend=llm, out=tmp_path / "hybrid", limit=1,
+                              options={"check_arithmetic": False}).config.checks_arithmetic is False
+    old = tmp_path / "old"
+    promptlab.evaluate(sums, strategy="cot", backend=llm, out=old, limit=1, options={"check_arithmetic": False})
+    record = json.loads((old / "eval.json").read_text())
+    del record["checks_arithmetic"], record["options"]["check_arithmetic"]  # as an older release wrote it
+    (old / "eval.json").write_text(json.dumps(record))
+    with pytest.raises(ConfigError, match=r"checks_arithmetic: not recorded there .*-O check_arithmetic=false"):
+        promptlab.evaluate(sums, strategy="cot", backend=llm, out=old, limit=2)
+    resumed = promptlab.evaluate(sums, strategy="cot", backend=llm, out=old, limit=2,
+                                 options={"check_arithmetic": False})
+    assert resumed.count == 2 and resumed.config.checks_arithmetic is False

@@ -87,6 +87,13 @@ def test_answer_is_and_last_number_both_take_the_last() -> None:
     assert last_number("from 2-3 apples") == "3"  # a hyphen between numbers is no sign
 
 
+def test_an_answer_stated_as_an_equation_is_its_result() -> None:
+    assert answer_is("The answer is 18 + 47 = 65.") == "65"  # not the 18 it starts with
+    assert answer_is("The answer is $3 + $4 = $7 in all.") == "$7 in all"
+    assert answer_is("The answer is 12, since 3 + 4 = 7.") == "12"  # an equation after the answer is not it
+    assert answer_is("The answer is 25 because 5 x 5 = 25") == "25"
+
+
 def test_regex_extractor_groups_and_position() -> None:
     text = "Answer: 3\nAnswer: 4"
     assert regex_extractor(r"Answer: (\d+)")(text) == "3"
