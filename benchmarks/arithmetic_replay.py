@@ -5,9 +5,11 @@ run's recorded rationales can be re-voted with it: every CoT rationale in ``trac
 ``generate`` step that records an answer) is read again by the CoT runner of this checkout (its
 extraction and check), and the item's vote is taken again over the answers in sampling order,
 PAL's included (the hybrid). Exact for plans
-that draw a fixed number of samples, and for the default hybrid, whose one adaptive decision (ask
-CoT or not) depends on the PAL program only; other adaptive runs are refused, since their
-stopping depended on the unchecked answers.
+that draw a fixed number of samples, and for the default hybrid (n = 2), whose one adaptive decision
+(ask CoT or not) depends on the PAL program only; other adaptive runs and other hybrids are refused.
+Three columns separate the two changes of session 6: the answers as run, re-read with this
+checkout's extraction alone ("The answer is 18 + 47 = 65" reads 65), and re-read with the check.
+A run made with the check is re-read too (its "as run" column then holds the check it ran with).
 
     .venv/bin/python benchmarks/arithmetic_replay.py runs/mawps-singleop-cot runs/mawps-singleop-cot-sc8
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +39,7 @@ class Item:
     """One item's CoT rationales (recorded and checked answers by sample index) and its vote."""
 
     recorded_cot: dict[int, str | None] = field(default_factory=dict)
+    reread_cot: dict[int, str | None] = field(default_factory=dict)
     checked_cot: dict[int, str | None] = field(default_factory=dict)
     votes: Answers | None = None
     """The vote step's answers in sampling order; None for a single sample (no vote step)."""
@@ -47,6 +51,10 @@ class Item:
         return self.votes if self.votes is not None else [self.recorded_cot[i] for i in sorted(self.recorded_cot)]
 
     @property
+    def reread(self) -> Answers:
+        return [self.reread_cot.get(i, answer) for i, answer in enumerate(self.recorded)]
+
+    @property
     def checked(self) -> Answers:
         return [self.checked_cot.get(i, answer) for i, answer in enumerate(self.recorded)]
 
@@ -55,17 +63,22 @@ def replayable(run: Path) -> None:
     """Exit saying why when the run's votes cannot be replayed."""
     config = json.loads((run / "eval.json").read_text(encoding="utf-8"))
     plan = config.get("plan") or ""
-    if config.get("checks_arithmetic"):
-        sys.exit(f"{run}: already run with checked arithmetic")
-    if "adaptive" in plan and not (config["strategy"] == "hybrid" and config.get("n") == 2):
+    if config["strategy"] not in ("cot", "hybrid"):
+        sys.exit(f"{run}: a {config['strategy']!r} run has no rationales to check; give cot or hybrid runs")
+    if config["strategy"] == "hybrid" and config.get("n") != 2:
+        sys.exit(f"{run}: only the default hybrid (n = 2: the greedy program, then the greedy rationale) replays")
+    if "adaptive" in plan and config["strategy"] != "hybrid":
         sys.exit(f"{run}: an adaptive plan ({plan!r}) stopped on unchecked answers; replay fixed-n runs")
 
 
 def checked_items(run: Path) -> dict[str, Item]:
-    """Every item's answers, from the ``generate`` and ``vote`` steps of ``traces.jsonl``."""
+    """Every item's answers, from the ``generate`` and ``vote`` steps of ``traces.jsonl`` (the default
+    hybrid's rationale is its second vote)."""
+    hybrid = json.loads((run / "eval.json").read_text(encoding="utf-8"))["strategy"] == "hybrid"
     items: dict[str, Item] = {}
     item = Item()
     reader = ChainOfThoughtRunner(MockBackend())
+    plain_reader = ChainOfThoughtRunner(MockBackend(), check_arithmetic=False)
     with (run / "traces.jsonl").open(encoding="utf-8") as events:
         for event in map(json.loads, events):
             if event["event"] == "start":
@@ -73,30 +86,36 @@ def checked_items(run: Path) -> dict[str, Item]:
             elif event["event"] == "step" and event["kind"] == "vote":
                 item.votes = list(event["data"]["answers"])
             elif event["event"] == "step" and event["kind"] == "generate" and "answer" in event["data"]:
-                index, recorded = int(event["data"].get("sample", 0)), event["data"]["answer"]
+                index, recorded = int(event["data"].get("sample", 0)) + hybrid, event["data"]["answer"]
                 item.recorded_cot[index] = recorded
+                item.reread_cot[index] = plain_reader.ballot(event["completion"]).answer
                 item.checked_cot[index] = reader.ballot(event["completion"]).answer
                 item.corrected += bool(check_arithmetic(event["completion"]).corrections)
     return items
+
+
+def right(items: dict[str, Item], references: dict[str, str], answers: Callable[[Item], Answers]) -> int:
+    """Items whose vote over ``answers(item)`` matches the reference."""
+    return sum(numeric_match(majority_vote(answers(item)).answer, references[i]) for i, item in items.items())
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", type=Path, nargs="+", help="promptlab eval directories (cot, or the hybrid)")
     args = parser.parse_args()
-    print("| run | items | right, as run | right, checked | accuracy, checked | 95% CI | rationales corrected |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("| run | items | right, as run | re-read | checked | accuracy, checked | 95% CI | rationales corrected |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for run in args.runs:
         replayable(run)
         with (run / "results.jsonl").open(encoding="utf-8") as lines:
             references = {row["id"]: row["reference"] for row in map(json.loads, lines)}
         items = {i: item for i, item in checked_items(run).items() if i in references and item.recorded}
-        before = sum(numeric_match(majority_vote(item.recorded).answer, references[i]) for i, item in items.items())
-        after = sum(numeric_match(majority_vote(item.checked).answer, references[i]) for i, item in items.items())
+        before, reread, after = (right(items, references, answers) for answers in
+                                 (lambda i: i.recorded, lambda i: i.reread, lambda i: i.checked))
         low, high = wilson_interval(after, len(items))
         rationales = sum(len(item.recorded_cot) for item in items.values())
         corrected = sum(item.corrected for item in items.values())
-        print(f"| {run.name} | {len(items)} | {before} | {after} | {after / len(items):.1%} | "
+        print(f"| {run.name} | {len(items)} | {before} | {reread} | {after} | {after / len(items):.1%} | "
               f"{low:.1%} - {high:.1%} | {corrected} of {rationales} |")
 
 

@@ -53,8 +53,8 @@ _NUMBER_IN_TEXT = re.compile(
     rf"(?<![\w.)])(?:[{_MINUS}]\s?)?[{_CURRENCY}]?(?:\d+\s*/\s*\d+(?!\.\d)|{_DIGITS})(?!\w)"
 )
 _ANSWER_IS = re.compile(r"(?i)\b(?:the\s++)?(?:final\s++)?answer\s++is\s*+:?\s*+")
-_LEADING_EQUATION = re.compile(  # "18 + 47 = " before the result a statement gives
-    rf"^(?:[{_CURRENCY}]?(?:{_DIGITS})\s*+[-+*/x×÷]\s*+)++[{_CURRENCY}]?(?:{_DIGITS})\s*+=\s*+")
+_LEADING_EQUATION = re.compile(  # "18 + 47 = " (or "2 x 3 = 6 x 2 = ") before the result a statement gives
+    rf"^(?:(?:[{_CURRENCY}]?(?:{_DIGITS})\s*+[-+*/x×÷]\s*+){{1,24}}+[{_CURRENCY}]?(?:{_DIGITS})\s*+=\s*+)++")
 _SENTENCE_END = re.compile(r"\.(?:\s|$)|\n")
 _BOXED = re.compile(r"\\boxed\{([^{}]*)\}")
 _DECORATION = " \t\n*_`\"'"

@@ -2,13 +2,20 @@
 
 Small models set a problem up right and then compute it wrong ("4 + 5 + 9 = 21. The answer is
 21."). :func:`check_arithmetic` finds each equation written out in a rationale (``a op b ... = c``;
-``=``, ``is`` or ``equals``; ``x`` and ``×`` multiply, ``÷`` divides), recomputes its left side with
-the calculator tool (an AST allow-list, never ``eval``) and records a :class:`Correction` where the
-stated result is wrong. A later equation that uses a wrong result is recomputed with the corrected
-value, and :meth:`ArithmeticCheck.correct` replaces an answer that repeats a wrong result.
-Rounding is not an error: ``10 / 3 = 3.33`` and ``7 / 2 = 3`` (floor or ceiling at the stated
-precision) stand. Equations with words between their numbers ("6 days x 9 pizzas = 54"), results
-given as percentages and chained equations ("2 + 3 = 5 + 1 = 6") are left alone.
+``=``, ``is`` or ``equals``; ``x`` and ``×`` multiply, ``÷`` divides), recomputes it exactly (with
+fractions, operator precedence, and no ``eval``) and records a :class:`Correction` where the stated
+result is wrong; :meth:`ArithmeticCheck.correct` replaces an answer whose last statement in an
+equation was wrong. Each equation is recomputed as written: carrying a corrected value into later
+equations was measured and lost answers (a number a later step uses may be a given, not the
+wrong result), see BENCHMARKS.md, *Checked arithmetic*.
+
+What is not read as arithmetic, so that a right answer is never "corrected": ``-``, ``/`` and ``x``
+without spaces around them (ranges ``9-5``, dates ``3/15``, fractions ``1/4``, sizes ``2x4``), a
+number that continues another (``-5``, ``2 1/2``, ``5^2``, ``1:30``), chained equations
+(``2 + 3 = 5 + 1 = 6``), results given as percentages or times, numbers with words between them
+("6 days x 9 pizzas = 54") and numbers of more than :data:`MAX_DIGITS` digits. A result rounded at
+the precision it is written in (``10 / 3 = 3.33``, ``7 / 2 = 3``) or computed left to right
+(``20 - 5 / 5 = 3``) is not an error.
 
 It is GSM8K's calculator (Cobbe et al., 2021) applied after generation rather than during it.
 """
@@ -17,36 +24,53 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 
 from promptlab.runners.answers import format_number, parse_number
-from promptlab.tools.calculator import CalculatorError, calculate
 
-__all__ = ["ArithmeticCheck", "Correction", "check_arithmetic"]
+__all__ = ["MAX_DIGITS", "MAX_OPERATORS", "ArithmeticCheck", "Correction", "Equation", "check_arithmetic"]
 
-_NUMBER = r"\$?\d++(?:,\d{3})*+(?:\.\d++)?+"
-_OPERATOR = r"[-−+*/x×÷]"
-_OPERAND = rf"(?:\(\s*+)*+{_NUMBER}(?:\s*+\))*+"
+MAX_DIGITS = 30
+"""A longer number is not read as an operand or result (bounds the work on babbled digits)."""
+MAX_OPERATORS = 24
+"""An equation with more operators is not read (bounds each match, so checking is linear in the text)."""
+
+_NUMBER = rf"[-−]?\$?\d{{1,{MAX_DIGITS}}}+(?:,\d{{3}})*+(?:\.\d{{1,{MAX_DIGITS}}}+)?+"
+_OPERATOR = r"(?:\s++[-−/x]\s++|\s*+[+*×÷]\s*+)"  # "-", "/" and "x" only with spaces: 9-5, 3/15, 2x4 are not sums
+_OPERAND = rf"(?:\(\s*+){{0,8}}+{_NUMBER}(?:\s*+\)){{0,8}}+"
 _EQUATION = re.compile(
-    rf"(?<![\w.,$])(?P<expression>{_OPERAND}(?:\s*+{_OPERATOR}\s*+{_OPERAND})++)"
-    rf"\s*+(?:=|\bis\b|\bequals\b)\s*+(?P<result>-?{_NUMBER})"
-    rf"(?![\d.,]*\d|\s*+(?:%|percent\b|{_OPERATOR}\s*+[\d(]))"
+    r"(?<![\w.,$=+\-−–*/×÷^:√%])(?<![=+\-−–*/×÷^]\s)(?<!\sx\s)(?<!\d\s)"  # not inside a number or a chain
+    rf"(?P<expression>{_OPERAND}(?:{_OPERATOR}{_OPERAND}){{1,{MAX_OPERATORS}}}+)"
+    rf"\s*+(?:=|\bis\b|\bequals\b)\s*+(?P<result>{_NUMBER})"
+    r"(?![\d.,:/]*\d|\s*+(?:%|percent\b|=|[-−+*/x×÷]\s*+[\d(]))"
 )
-_OPERAND_NUMBER = re.compile(_NUMBER)
-_TO_PYTHON = str.maketrans({"x": "*", "×": "*", "÷": "/", "−": "-", "$": None})
+_TOKEN = re.compile(rf"{_NUMBER}|[-−+*/x×÷()]")
+_SYMBOL = {"−": "-", "x": "*", "×": "*", "÷": "/"}
+
+
+@dataclass(frozen=True)
+class Equation:
+    """One equation as stated, with its recomputed result."""
+
+    text: str
+    """As written in the rationale (``"4 + 5 + 9 = 21"``)."""
+    stated: Fraction
+    computed: Fraction
+
+    @property
+    def wrong(self) -> bool:
+        return self.stated != self.computed
 
 
 @dataclass(frozen=True)
 class Correction:
-    """One equation whose stated result is wrong."""
+    """One equation whose stated result is wrong, both results normalised."""
 
     equation: str
-    """As written in the rationale (``"4 + 5 + 9 = 21"``)."""
     stated: str
-    """The stated result, normalised (``"21"``)."""
     computed: str
-    """The recomputed result, normalised (``"18"``)."""
 
     def __str__(self) -> str:
         return f"{self.equation} -> {self.computed}"
@@ -54,49 +78,99 @@ class Correction:
 
 @dataclass(frozen=True)
 class ArithmeticCheck:
-    """The corrections one rationale needs (none when every stated equation holds)."""
+    """Every equation one rationale states, in order, each with the result it should have."""
 
-    corrections: tuple[Correction, ...] = ()
+    equations: tuple[Equation, ...] = ()
+
+    @property
+    def corrections(self) -> tuple[Correction, ...]:
+        """The wrong ones (none when every stated equation holds)."""
+        return tuple(Correction(e.text, format_number(e.stated), format_number(e.computed))
+                     for e in self.equations if e.wrong)
 
     def correct(self, answer: str) -> str:
-        """``answer``, or the recomputed value when it repeats a wrong result (the last such equation)."""
+        """``answer``, or the recomputed value when the last equation stating its value was wrong."""
         value = parse_number(answer)
-        if value is None:
-            return answer
-        for correction in reversed(self.corrections):
-            if parse_number(correction.stated) == value:
-                return correction.computed
-        return answer
+        stating = [e for e in self.equations if e.stated == value]
+        return format_number(stating[-1].computed) if stating and stating[-1].wrong else answer
 
 
 def check_arithmetic(text: str) -> ArithmeticCheck:
-    """Recompute every equation stated in ``text``, carrying corrected values into later ones."""
-    corrections: list[Correction] = []
-    fixed: dict[Fraction, Fraction] = {}
+    """Recompute every equation stated in ``text``, each as written."""
+    equations: list[Equation] = []
     for match in _EQUATION.finditer(text):
-        stated = parse_number(match["result"].replace("$", ""))
-        computed = _compute(match["expression"], fixed)
-        if stated is None or computed is None or _consistent(stated, computed, match["result"]):
+        stated, tokens = _value(match["result"]), _tokens(match["expression"])
+        computed = _evaluate(tokens, precedence=True)
+        if computed is None:
             continue
-        fixed[stated] = computed
-        corrections.append(Correction(match[0], format_number(stated), format_number(computed)))
-    return ArithmeticCheck(tuple(corrections))
+        if any(value is not None and _rounds_to(value, stated, match["result"])
+               for value in (computed, _evaluate(tokens, precedence=False))):
+            computed = stated
+        equations.append(Equation(match[0], stated, computed))
+    return ArithmeticCheck(tuple(equations))
 
 
-def _compute(expression: str, fixed: dict[Fraction, Fraction]) -> Fraction | None:
-    """The exact value of ``expression`` with earlier wrong results replaced; None if it is no arithmetic."""
-    def operand(match: re.Match[str]) -> str:
-        value = parse_number(match[0].replace("$", ""))
-        return f"({format_number(fixed[value])})" if value in fixed else match[0]
+Token = Fraction | str
 
-    try:
-        value = calculate(_OPERAND_NUMBER.sub(operand, expression).translate(_TO_PYTHON))
-    except CalculatorError:
+
+def _value(number: str) -> Fraction:
+    value = parse_number(number.replace("$", "").replace("−", "-"))
+    assert value is not None, number  # the pattern only matches numbers
+    return value
+
+
+def _tokens(expression: str) -> list[Token]:
+    return [_value(t) if t[-1].isdigit() else _SYMBOL.get(t, t) for t in _TOKEN.findall(expression)]
+
+
+def _evaluate(tokens: list[Token], *, precedence: bool) -> Fraction | None:
+    """The value of ``tokens``: with operator precedence, or strictly left to right (as a small model
+    writes steps); None for unbalanced parentheses, a division by zero, or parentheses left to right."""
+    if not precedence and "(" in tokens:
         return None
-    return Fraction(value) if math.isfinite(value) else None
+    stream = iter(tokens)
+    try:
+        value, rest = _sum(stream, next(stream), precedence)
+    except (ZeroDivisionError, StopIteration, TypeError):
+        return None
+    return value if rest is None else None
 
 
-def _consistent(stated: Fraction, computed: Fraction, written: str) -> bool:
+_APPLY: dict[str, Callable[[Fraction, Fraction], Fraction]] = {
+    "+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b, "/": lambda a, b: a / b}
+
+
+def _sum(stream: Iterator[Token], token: Token, precedence: bool) -> tuple[Fraction, Token | None]:
+    """Parse ``term (op term)*`` from ``token`` on; return its value and the token after it."""
+    value, token_after = _term(stream, token, precedence) if precedence else _factor(stream, token, precedence)
+    while token_after in ("+", "-") or (not precedence and token_after in ("*", "/")):
+        operator = str(token_after)
+        right, token_after = (_term if precedence else _factor)(stream, next(stream), precedence)
+        value = _APPLY[operator](value, right)
+    return value, token_after
+
+
+def _term(stream: Iterator[Token], token: Token, precedence: bool) -> tuple[Fraction, Token | None]:
+    value, token_after = _factor(stream, token, precedence)
+    while token_after in ("*", "/"):
+        operator = str(token_after)
+        right, token_after = _factor(stream, next(stream), precedence)
+        value = _APPLY[operator](value, right)
+    return value, token_after
+
+
+def _factor(stream: Iterator[Token], token: Token, precedence: bool) -> tuple[Fraction, Token | None]:
+    if isinstance(token, Fraction):
+        return token, next(stream, None)
+    if token == "(":
+        value, closing = _sum(stream, next(stream), precedence)
+        if closing != ")":
+            raise TypeError("unbalanced parentheses")
+        return value, next(stream, None)
+    raise TypeError(f"unexpected {token!r}")
+
+
+def _rounds_to(computed: Fraction, stated: Fraction, written: str) -> bool:
     """Whether ``stated`` is ``computed`` rounded down, up or to nearest at the precision it is written in."""
     places = len(written.partition(".")[2])
     scaled = computed * 10**places

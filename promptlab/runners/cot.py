@@ -71,6 +71,8 @@ class ChainOfThoughtRunner(Runner):
         self.examples = as_selector(examples)
         self.extractor = regex_extractor(extractor) if isinstance(extractor, str) else extractor
         self.normalizer = normalizer
+        if not isinstance(check_arithmetic, bool):
+            raise ConfigError(f"check_arithmetic must be true or false, got {check_arithmetic!r}")
         self.check_arithmetic = check_arithmetic
         base = with_stops(config or GenerationConfig(max_new_tokens=256), self.template, extra=("\n\n",))
         self.config = sampling_config(base, n, overrides)

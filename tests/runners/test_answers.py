@@ -89,6 +89,7 @@ def test_answer_is_and_last_number_both_take_the_last() -> None:
 
 def test_an_answer_stated_as_an_equation_is_its_result() -> None:
     assert answer_is("The answer is 18 + 47 = 65.") == "65"  # not the 18 it starts with
+    assert answer_is("The answer is 2 x 3 = 6 x 2 = 12.") == "12"  # a chain: its last result
     assert answer_is("The answer is $3 + $4 = $7 in all.") == "$7 in all"
     assert answer_is("The answer is 12, since 3 + 4 = 7.") == "12"  # an equation after the answer is not it
     assert answer_is("The answer is 25 because 5 x 5 = 25") == "25"
