@@ -33,7 +33,8 @@ class HybridRunner(Runner):
     :class:`~promptlab.runners.cot.ChainOfThoughtRunner`, within the greedy round too. The
     defaults (``n=2``, both on) run the greedy program and ask for the greedy rationale only
     when the program gives no answer (one more vote could only tie, and ties go to the first
-    seen): the best strategy for its cost measured on the embedded model (BENCHMARKS.md).
+    seen): on the embedded model the best on the development split (MAWPS AddSub), though checked
+    CoT alone beats it on MAWPS single-op and SVAMP (BENCHMARKS.md).
     ``check_arithmetic`` goes to the CoT runner (on by default: its answers are corrected where the
     rationale computes wrong). ``pal`` and ``cot`` are keyword arguments for the two runners
     (``max_retries=``, ``examples=``, ...); other keyword arguments override decoding knobs of both.
