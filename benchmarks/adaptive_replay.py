@@ -10,7 +10,9 @@ the fixed vote's and the greedy answer's alone. Unseeded, a replay estimates a l
         --policy '{}' --policy '{"scattered_after": 5}'
 
 Each ``--policy`` is the JSON of :class:`promptlab.runners.Adaptive`'s fields (``{}`` is the
-default rule). Items whose vote has fewer answers than the most any item has (a run still going,
+default rule). ``--reread`` takes a CoT run's answers as this checkout's CoT runner reads its
+rationales (extraction and checked arithmetic, ``arithmetic_replay.py``) instead of as recorded.
+Items whose vote has fewer answers than the most any item has (a run still going,
 an item that raised) are left out and counted.
 """
 
@@ -25,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from arithmetic_replay import checked_items
 
 from promptlab.eval.metrics import numeric_match, wilson_interval
 from promptlab.runners import Adaptive, SamplingPlan
@@ -70,13 +74,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path, help="an eval directory run with --n N -O greedy_vote=true")
     parser.add_argument("--policy", action="append", default=None, help="Adaptive fields as JSON ({} = default)")
+    parser.add_argument("--reread", action="store_true", help="re-read the CoT rationales with this checkout")
     args = parser.parse_args()
     plan = json.loads((args.run / "eval.json").read_text(encoding="utf-8")).get("plan") or ""
     if "greedy vote" not in plan or "adaptive" in plan:
         sys.exit(f"{args.run}: needs a fixed-n run with the greedy vote (--n N -O greedy_vote=true), not {plan!r}")
     with (args.run / "results.jsonl").open(encoding="utf-8") as lines:
         references = {row["id"]: row["reference"] for row in map(json.loads, lines)}
-    answers = vote_answers(args.run)
+    answers = ({item: votes.checked for item, votes in checked_items(args.run).items()} if args.reread
+               else vote_answers(args.run))
     if not answers:
         sys.exit(f"{args.run}: no votes in traces.jsonl yet")
     n = max(map(len, answers.values()))

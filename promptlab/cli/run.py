@@ -145,7 +145,7 @@ def cot(
     selector: SelectorOpt = "fixed",
     answer_regex: Annotated[str | None, typer.Option(help="Read the answer with this regex (group 1).")] = None,
     check_arithmetic: Annotated[bool, typer.Option(
-        help="Recompute the equations the rationale states; an answer repeating a wrong result is corrected.")] = True,
+        help="Recompute the equations the rationale states; an answer they computed wrong is corrected.")] = True,
     json_output: JsonOpt = False,
     trace: TraceOpt = None,
     stream: StreamOpt = True,

@@ -53,7 +53,7 @@ class ChainOfThoughtRunner(Runner):
     its ``answer_cue`` ("The answer is"); None does so where the backend honours regular
     expressions and a text template declares a cue; False (the default: no measurement shows it
     helps yet) never. ``check_arithmetic`` (default True): recompute the equations each rationale
-    states and correct an answer that repeats a wrongly computed result (``4 + 5 + 9 = 21``
+    states and correct an answer whose last equation computed it wrong (``4 + 5 + 9 = 21``
     votes 18; :mod:`promptlab.runners.arithmetic`); the trace lists the corrections. Other keyword
     arguments override decoding knobs (``temperature=``, ...).
     """
