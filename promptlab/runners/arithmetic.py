@@ -100,6 +100,8 @@ def check_arithmetic(text: str) -> ArithmeticCheck:
     equations: list[Equation] = []
     for match in _EQUATION.finditer(text):
         stated, tokens = _value(match["result"]), _tokens(match["expression"])
+        if stated is None or tokens is None:  # a malformed number ("1758,000")
+            continue
         computed = _evaluate(tokens, precedence=True)
         if computed is None:
             continue
@@ -113,14 +115,20 @@ def check_arithmetic(text: str) -> ArithmeticCheck:
 Token = Fraction | str
 
 
-def _value(number: str) -> Fraction:
-    value = parse_number(number.replace("$", "").replace("−", "-"))
-    assert value is not None, number  # the pattern only matches numbers
-    return value
+def _value(number: str) -> Fraction | None:
+    return parse_number(number.replace("$", "").replace("−", "-"))
 
 
-def _tokens(expression: str) -> list[Token]:
-    return [_value(t) if t[-1].isdigit() else _SYMBOL.get(t, t) for t in _TOKEN.findall(expression)]
+def _tokens(expression: str) -> list[Token] | None:
+    tokens: list[Token] = []
+    for token in _TOKEN.findall(expression):
+        if not token[-1].isdigit():
+            tokens.append(_SYMBOL.get(token, token))
+        elif (value := _value(token)) is not None:
+            tokens.append(value)
+        else:
+            return None
+    return tokens
 
 
 def _evaluate(tokens: list[Token], *, precedence: bool) -> Fraction | None:
