@@ -23,6 +23,7 @@ It is GSM8K's calculator (Cobbe et al., 2021) applied after generation rather th
 from __future__ import annotations
 
 import math
+import operator
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -145,25 +146,25 @@ def _evaluate(tokens: list[Token], *, precedence: bool) -> Fraction | None:
 
 
 _APPLY: dict[str, Callable[[Fraction, Fraction], Fraction]] = {
-    "+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b, "/": lambda a, b: a / b}
+    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
 
 
 def _sum(stream: Iterator[Token], token: Token, precedence: bool) -> tuple[Fraction, Token | None]:
     """Parse ``term (op term)*`` from ``token`` on; return its value and the token after it."""
     value, token_after = _term(stream, token, precedence) if precedence else _factor(stream, token, precedence)
     while token_after in ("+", "-") or (not precedence and token_after in ("*", "/")):
-        operator = str(token_after)
+        apply = _APPLY[str(token_after)]
         right, token_after = (_term if precedence else _factor)(stream, next(stream), precedence)
-        value = _APPLY[operator](value, right)
+        value = apply(value, right)
     return value, token_after
 
 
 def _term(stream: Iterator[Token], token: Token, precedence: bool) -> tuple[Fraction, Token | None]:
     value, token_after = _factor(stream, token, precedence)
     while token_after in ("*", "/"):
-        operator = str(token_after)
+        apply = _APPLY[str(token_after)]
         right, token_after = _factor(stream, next(stream), precedence)
-        value = _APPLY[operator](value, right)
+        value = apply(value, right)
     return value, token_after
 
 
