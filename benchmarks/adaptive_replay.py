@@ -11,7 +11,8 @@ the fixed vote's and the greedy answer's alone. Unseeded, a replay estimates a l
 
 Each ``--policy`` is the JSON of :class:`promptlab.runners.Adaptive`'s fields (``{}`` is the
 default rule). ``--reread`` takes a CoT run's answers as this checkout's CoT runner reads its
-rationales (extraction and checked arithmetic, ``arithmetic_replay.py``) instead of as recorded.
+rationales (extraction, checked arithmetic and grounding weights, ``arithmetic_replay.py``) instead
+of as recorded; without it no ballot is judged grounded, so a rule's grounded stop never fires.
 Items whose vote has fewer answers than the most any item has (a run still going,
 an item that raised) are left out and counted.
 """
@@ -53,15 +54,15 @@ def vote_answers(run: Path) -> dict[str, Answers]:
     return answers
 
 
-def replay(policy: Adaptive, answers: Answers) -> tuple[str | None, int]:
+def replay(policy: Adaptive, ballots: list[Ballot]) -> tuple[str | None, int]:
     """The answer and the samples an adaptive plan over ``answers`` (greedy vote first) would use:
     the runners' own :func:`self_consistency`, drawing the recorded answers in order."""
 
     def draw(first: int, count: int, greedy: bool) -> Generator[Effect, Any, list[Ballot]]:
         yield from ()
-        return [Ballot(answer) for answer in answers[first:first + count]]
+        return ballots[first:first + count]
 
-    plan = SamplingPlan(n=len(answers), greedy_vote=True, adaptive=policy)
+    plan = SamplingPlan(n=len(ballots), greedy_vote=True, adaptive=policy)
     try:
         next(self_consistency(draw, plan, TraceRecorder("replay", "")))
     except StopIteration as done:
@@ -81,12 +82,12 @@ def main() -> None:
         sys.exit(f"{args.run}: needs a fixed-n run with the greedy vote (--n N -O greedy_vote=true), not {plan!r}")
     with (args.run / "results.jsonl").open(encoding="utf-8") as lines:
         references = {row["id"]: row["reference"] for row in map(json.loads, lines)}
-    answers = ({item: votes.checked for item, votes in checked_items(args.run).items()} if args.reread
-               else vote_answers(args.run))
-    if not answers:
+    ballots = ({item: votes.weighed for item, votes in checked_items(args.run).items()} if args.reread
+               else {item: [Ballot(answer) for answer in votes] for item, votes in vote_answers(args.run).items()})
+    if not ballots:
         sys.exit(f"{args.run}: no votes in traces.jsonl yet")
-    n = max(map(len, answers.values()))
-    items = [i for i in references if len(answers.get(i, [])) == n]
+    n = max(map(len, ballots.values()))
+    items = [i for i in references if len(ballots.get(i, [])) == n]
     print(f"{args.run}: {len(items)} items with all {n} votes ({len(references) - len(items)} left out)\n")
     print("| rule | right | accuracy | 95% CI | samples / item |")
     print("|---|---:|---:|---:|---:|")
@@ -97,11 +98,19 @@ def main() -> None:
         used = statistics.fmean(k for _, k in picks)
         print(f"| {name} | {right} | {right / len(items):.1%} | {low:.1%} - {high:.1%} | {used:.2f} |")
 
-    line("greedy answer alone", [(answers[i][0], 1) for i in items])
-    line(f"fixed vote of {n} (greedy first)", [(majority_vote(answers[i]).answer, n) for i in items])
+    line("greedy answer alone", [(ballots[i][0].answer, 1) for i in items])
+    line(f"fixed vote of {n} (greedy first)", [(vote(ballots[i]), n) for i in items])
+    if args.reread:
+        line(f"fixed vote of {n}, unweighted",
+             [(majority_vote([b.answer for b in ballots[i]]).answer, n) for i in items])
     for spec in args.policy or ["{}"]:
         policy = Adaptive(**json.loads(spec))
-        line(f"adaptive: {policy.describe()}", [replay(policy, answers[i]) for i in items])
+        line(f"adaptive: {policy.describe()}", [replay(policy, ballots[i]) for i in items])
+
+
+def vote(ballots: list[Ballot]) -> str | None:
+    """The weighted vote over ``ballots`` (a plain one when they all weigh 1)."""
+    return majority_vote([b.answer for b in ballots], [b.weight for b in ballots]).answer
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ that draw a fixed number of samples, and for the default hybrid (n = 2), whose o
 Three columns separate the two changes of session 6: the answers as run, re-read with this
 checkout's extraction alone ("The answer is 18 + 47 = 65" reads 65), and re-read with the check.
 A run made with the check is re-read too (its "as run" column then holds the check it ran with).
+A fourth votes as this checkout's CoT runner does by default: checked, and ungrounded rationales
+weighed 0.25 (session 7, :mod:`promptlab.runners.grounding`; the question comes from the trace).
 
     .venv/bin/python benchmarks/arithmetic_replay.py runs/mawps-singleop-cot runs/mawps-singleop-cot-sc8
 """
@@ -27,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from promptlab.backends.mock import MockBackend
 from promptlab.eval.metrics import numeric_match, wilson_interval
+from promptlab.runners._sampling import Ballot
 from promptlab.runners.arithmetic import check_arithmetic
 from promptlab.runners.cot import ChainOfThoughtRunner
 from promptlab.runners.voting import majority_vote
@@ -45,6 +48,8 @@ class Item:
     """The vote step's answers in sampling order; None for a single sample (no vote step)."""
     corrected: int = 0
     """Rationales whose stated arithmetic needed a correction."""
+    weighed_cot: dict[int, Ballot] = field(default_factory=dict)
+    """Each rationale's ballot as the default CoT runner reads it: checked, and weighed by grounding."""
 
     @property
     def recorded(self) -> Answers:
@@ -57,6 +62,11 @@ class Item:
     @property
     def checked(self) -> Answers:
         return [self.checked_cot.get(i, answer) for i, answer in enumerate(self.recorded)]
+
+    @property
+    def weighed(self) -> list[Ballot]:
+        """The ballots in sampling order (PAL's as recorded, weighing 1)."""
+        return [self.weighed_cot.get(i, Ballot(answer)) for i, answer in enumerate(self.recorded)]
 
 
 def replayable(run: Path) -> None:
@@ -76,13 +86,14 @@ def checked_items(run: Path) -> dict[str, Item]:
     hybrid's rationale is its second vote)."""
     hybrid = json.loads((run / "eval.json").read_text(encoding="utf-8"))["strategy"] == "hybrid"
     items: dict[str, Item] = {}
-    item = Item()
+    item, question = Item(), ""
     reader = ChainOfThoughtRunner(MockBackend())
     plain_reader = ChainOfThoughtRunner(MockBackend(), check_arithmetic=False)
     with (run / "traces.jsonl").open(encoding="utf-8") as events:
         for event in map(json.loads, events):
             if event["event"] == "start":
                 item = items.setdefault(str(event["metadata"].get("item_id", "")), Item())
+                question = event["question"]
             elif event["event"] == "step" and event["kind"] == "vote":
                 item.votes = list(event["data"]["answers"])
             elif event["event"] == "step" and event["kind"] == "generate" and "answer" in event["data"]:
@@ -90,6 +101,7 @@ def checked_items(run: Path) -> dict[str, Item]:
                 item.recorded_cot[index] = recorded
                 item.reread_cot[index] = plain_reader.ballot(event["completion"]).answer
                 item.checked_cot[index] = reader.ballot(event["completion"]).answer
+                item.weighed_cot[index] = reader.ballot(event["completion"], question)
                 item.corrected += bool(check_arithmetic(event["completion"]).corrections)
     return items
 
@@ -99,12 +111,19 @@ def right(items: dict[str, Item], references: dict[str, str], answers: Callable[
     return sum(numeric_match(majority_vote(answers(item)).answer, references[i]) for i, item in items.items())
 
 
+def right_weighed(items: dict[str, Item], references: dict[str, str]) -> int:
+    """Items whose weighted vote over their ballots (:attr:`Item.weighed`) matches the reference."""
+    return sum(numeric_match(majority_vote([b.answer for b in item.weighed], [b.weight for b in item.weighed]).answer,
+                             references[i]) for i, item in items.items())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", type=Path, nargs="+", help="promptlab eval directories (cot, or the hybrid)")
     args = parser.parse_args()
-    print("| run | items | right, as run | re-read | checked | accuracy, checked | 95% CI | rationales corrected |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("| run | items | right, as run | re-read | checked | accuracy, checked | 95% CI | rationales corrected "
+          "| checked + weighed | accuracy | 95% CI |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for run in args.runs:
         replayable(run)
         with (run / "results.jsonl").open(encoding="utf-8") as lines:
@@ -115,8 +134,11 @@ def main() -> None:
         low, high = wilson_interval(after, len(items))
         rationales = sum(len(item.recorded_cot) for item in items.values())
         corrected = sum(item.corrected for item in items.values())
+        weighed = right_weighed(items, references)
+        w_low, w_high = wilson_interval(weighed, len(items))
         print(f"| {run.name} | {len(items)} | {before} | {reread} | {after} | {after / len(items):.1%} | "
-              f"{low:.1%} - {high:.1%} | {corrected} of {rationales} |")
+              f"{low:.1%} - {high:.1%} | {corrected} of {rationales} | {weighed} | {weighed / len(items):.1%} | "
+              f"{w_low:.1%} - {w_high:.1%} |")
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ from promptlab.prompts.fewshot import (
     load_examples,
 )
 from promptlab.runners.answers import default_extractor
-from promptlab.runners.cot import ChainOfThoughtRunner
+from promptlab.runners.cot import UNGROUNDED_WEIGHT, ChainOfThoughtRunner
 from promptlab.runners.flow import Runner
 from promptlab.runners.pal import PALRunner
 from promptlab.runners.result import RunResult
@@ -146,6 +146,9 @@ def cot(
     answer_regex: Annotated[str | None, typer.Option(help="Read the answer with this regex (group 1).")] = None,
     check_arithmetic: Annotated[bool, typer.Option(
         help="Recompute the equations the rationale states; an answer they computed wrong is corrected.")] = True,
+    ungrounded_weight: Annotated[float, typer.Option(
+        min=0.0, max=1.0, help="What a vote counts when its rationale did not compute the answer from the "
+        "question's numbers (1: all votes alike).")] = UNGROUNDED_WEIGHT,
     json_output: JsonOpt = False,
     trace: TraceOpt = None,
     stream: StreamOpt = True,
@@ -156,7 +159,7 @@ def cot(
         result = run_on(backend, backend_option, question, trace, lambda engine: ChainOfThoughtRunner(
             engine, examples=chosen, n=n, greedy_vote=greedy_vote, adaptive=adaptive, temperature=temperature,
             max_new_tokens=max_new_tokens, seed=seed, extractor=answer_regex or default_extractor,
-            check_arithmetic=check_arithmetic),
+            check_arithmetic=check_arithmetic, ungrounded_weight=ungrounded_weight),
             echo=echo_wanted(stream, json_output, trace))
     report(result, json_output)
 

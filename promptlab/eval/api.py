@@ -124,7 +124,8 @@ def run_eval(
                             n=sampling.n if sampling else n, options=runner_options,
                             plan=sampling.describe() if sampling else None,
                             sampling=describe_sampling(runner, sampling) if sampling else None,
-                            checks_arithmetic=checks_arithmetic(runner))
+                            checks_arithmetic=checks_arithmetic(runner),
+                            ungrounded_weight=ungrounded_weight(runner, sampling))
         checkpoint = stack.enter_context(Checkpoint.open(directory, config, force=force))
         selected = {item.id for item in data.items[:limit]}
         finished = checkpoint.finished_ids(retry_errors=retry_errors) & selected
@@ -141,6 +142,13 @@ def checks_arithmetic(runner: RunnerLike) -> bool | None:
     None when it writes none."""
     checking = getattr(getattr(runner, "cot", runner), "check_arithmetic", None)
     return checking if isinstance(checking, bool) else None
+
+
+def ungrounded_weight(runner: RunnerLike, plan: SamplingPlan | None) -> float | None:
+    """What an ungrounded CoT vote of ``runner`` (its own, or its CoT runner's) counts; None when it
+    votes over no rationales (one sample, or no rationales at all)."""
+    weight = getattr(getattr(runner, "cot", runner), "ungrounded_weight", None)
+    return weight if isinstance(weight, float) and plan is not None and plan.n > 1 else None
 
 
 def describe_sampling(runner: RunnerLike, plan: SamplingPlan) -> str:

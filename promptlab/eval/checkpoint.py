@@ -69,6 +69,15 @@ class EvalConfig(BaseModel):
     checks_arithmetic: bool | None = None
     """Whether CoT answers go through the arithmetic check (CoT and the hybrid); None for strategies
     without rationales, and in directories written before it was recorded."""
+    ungrounded_weight: float | None = None
+    """What a CoT vote counts when its rationale did not compute the answer from the question's numbers
+    (CoT and the hybrid with ``n > 1``); None without such votes, and in directories written before it was
+    recorded."""
+
+
+_OPTIONS_BEFORE_THEIR_FIELDS: tuple[tuple[str, str, object], ...] = (
+    ("checks_arithmetic", "check_arithmetic", False), ("ungrounded_weight", "ungrounded_weight", 1))
+"""(field, runner option, the option's value before the field was recorded): what an older directory ran with."""
 
 
 class ItemResult(BaseModel):
@@ -142,10 +151,11 @@ class Checkpoint:
                 (path / name).unlink(missing_ok=True)
         elif config_path.exists():
             previous = load_config(path)
-            if previous.checks_arithmetic is None and config.options.get("check_arithmetic") is False:
-                # written before the option existed, i.e. without the check: resuming with it off matches
-                previous = previous.model_copy(update={"options": {**previous.options, "check_arithmetic": False}})
-            unrecorded = ("plan", "sampling", "checks_arithmetic")  # None in directories older than the field
+            for field, option, before in _OPTIONS_BEFORE_THEIR_FIELDS:
+                if getattr(previous, field) is None and option in config.options and config.options[option] == before:
+                    # written before the option existed, i.e. as it behaved then: resuming so matches
+                    previous = previous.model_copy(update={"options": {**previous.options, option: before}})
+            unrecorded = ("plan", "sampling", "checks_arithmetic", "ungrounded_weight")  # None: older than the field
             differences = [f"{key}: {getattr(previous, key)!r} there, {getattr(config, key)!r} now"
                            for key in EvalConfig.model_fields if getattr(previous, key) != getattr(config, key)
                            and not (key in unrecorded and getattr(previous, key) is None)]
@@ -155,6 +165,9 @@ class Checkpoint:
             if previous.checks_arithmetic is None and config.checks_arithmetic:
                 differences.append("checks_arithmetic: not recorded there (written before CoT checked its "
                                    "arithmetic by default), True now; pass -O check_arithmetic=false to resume it")
+            if previous.ungrounded_weight is None and config.ungrounded_weight not in (None, 1.0):
+                differences.append(f"ungrounded_weight: not recorded there (written before CoT weighed its votes), "
+                                   f"{config.ungrounded_weight:g} now; pass -O ungrounded_weight=1 to resume it")
             if differences:
                 raise ConfigError(
                     f"{str(path)!r} holds an evaluation with a different config ({'; '.join(differences)}); "

@@ -24,6 +24,7 @@ from promptlab.runners.code import extract_code
 from promptlab.runners.cot import ChainOfThoughtRunner
 from promptlab.runners.direct import DirectRunner
 from promptlab.runners.flow import Chat, Effect, Generate, Runner
+from promptlab.runners.grounding import given_numbers, is_grounded
 from promptlab.runners.hybrid import HybridRunner
 from promptlab.runners.pal import PALRunner
 from promptlab.runners.pal_grammar import program_grammar
@@ -65,6 +66,8 @@ __all__ = [
     "conclude",
     "default_extractor",
     "extract_code",
+    "given_numbers",
+    "is_grounded",
     "last_number",
     "majority_vote",
     "normalize_answer",

@@ -20,7 +20,7 @@ from promptlab.config import GenerationConfig
 from promptlab.errors import ConfigError
 from promptlab.runners.flow import Effect, Prompt, model_call, prompt_text
 from promptlab.runners.result import RunResult
-from promptlab.runners.voting import majority_vote
+from promptlab.runners.voting import Vote, majority_vote
 from promptlab.tracing import TraceRecorder
 
 SELF_CONSISTENCY_DEFAULTS: dict[str, Any] = {"temperature": 0.5}
@@ -43,6 +43,14 @@ class Ballot:
     """The strategy that produced it (``"pal"``, ``"cot"``, ...), for mixed votes."""
     corrections: tuple[str, ...] = ()
     """Wrongly computed equations in its rationale, each with its recomputed result (checked arithmetic)."""
+    grounded: bool | None = None
+    """Whether its rationale computes the answer from the question's numbers (None: not judged)."""
+    weight: float = 1.0
+    """What its answer counts in the vote: above 0, at most 1."""
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.weight <= 1.0:  # also refuses NaN
+            raise ValueError(f"a ballot's weight must be above 0 and at most 1, got {self.weight!r}")
 
 
 @dataclass(frozen=True)
@@ -50,16 +58,21 @@ class Adaptive:
     """Adaptive self-consistency: draw ``round_size`` samples at a time, stop once the vote is settled.
 
     Settled means the leading answer cannot be overtaken by the samples left (``"decided"``),
-    or, with ``confidence``, that it holds at least that share of the samples drawn once
-    ``min_votes`` have been (``"confident"``). With ``scattered_after``, sampling also stops
-    once that many votes are in and no answer has been given twice (``"scattered"``): the
-    samples are noise, and the vote goes to the first answer given (with a greedy vote, the
-    greedy one when it has an answer).
+    or, with ``confidence``, that it holds at least that share of the samples drawn (weighted
+    votes: :attr:`Ballot.weight`) once ``min_votes`` have been (``"confident"``), or, with
+    ``trust_grounded``, at once if one of its ballots is grounded (``"grounded"``: its rationale
+    computed it from the question's numbers, which a chain-of-thought runner judges). With
+    ``scattered_after``, sampling also stops once that many votes are in and no answer has been
+    given twice (``"scattered"``): the samples are noise, and the vote goes to the first answer
+    given (with a greedy vote, the greedy one when it has an answer; a grounded answer before
+    ungrounded ones). The share counts each sample drawn once and each vote at its weight, so
+    ungrounded answers alone never make a vote confident.
     """
 
     round_size: int = 2
     confidence: float | None = 0.6
     min_votes: int = 3
+    trust_grounded: bool = True
     scattered_after: int | None = None
 
     def __post_init__(self) -> None:
@@ -69,29 +82,35 @@ class Adaptive:
             raise ConfigError(f"adaptive confidence must be between 0.5 and 1, got {self.confidence}")
         if self.min_votes < 1:
             raise ConfigError(f"adaptive min_votes must be at least 1, got {self.min_votes}")
+        if not isinstance(self.trust_grounded, bool):
+            raise ConfigError(f"adaptive trust_grounded must be true or false, got {self.trust_grounded!r}")
         if self.scattered_after is not None and self.scattered_after < 2:
             raise ConfigError(f"adaptive scattered_after must be at least 2 votes, got {self.scattered_after}")
 
     def describe(self) -> str:
         confidence = "" if self.confidence is None else f", confidence {self.confidence:g} after {self.min_votes}"
+        grounded = " (or a grounded answer)" if self.confidence is not None and self.trust_grounded else ""
         scattered = "" if self.scattered_after is None else f", scattered after {self.scattered_after}"
-        return f"rounds of {self.round_size}{confidence}{scattered}"
+        return f"rounds of {self.round_size}{confidence}{grounded}{scattered}"
 
-    def stop_reason(self, answers: Sequence[str | None], remaining: int) -> str | None:
-        """``"decided"``, ``"confident"``, ``"scattered"``, or None to keep sampling."""
-        vote = majority_vote(answers)
+    def stop_reason(self, ballots: Sequence[Ballot], remaining: int) -> str | None:
+        """``"decided"``, ``"confident"``, ``"grounded"``, ``"scattered"``, or None to keep sampling."""
+        answers = [b.answer for b in ballots]
+        vote = majority_vote(answers, [b.weight for b in ballots])
         if vote.answer is None:
             return None
-        lead = vote.votes[vote.answer]
+        lead = vote.scores[vote.answer]
         order = {answer: index for index, answer in reversed(list(enumerate(answers))) if answer is not None}
-        # Another answer wins with lead votes if seen before the leader (ties go to the first seen); a new one never is.
-        contenders = [count + remaining - (order[other] > order[vote.answer]) for other, count in vote.votes.items()
-                      if other != vote.answer] + [remaining - 1]
-        if max(contenders) < lead:
+        # Each ballot left adds at most 1. Another answer wins a tie if seen before the leader; a new one never is.
+        if all(score + remaining < lead or (score + remaining == lead and order[other] > order[vote.answer])
+               for other, score in vote.scores.items() if other != vote.answer) and remaining <= lead:
             return "decided"
-        if self.confidence is not None and len(answers) >= self.min_votes and lead / len(answers) >= self.confidence:
-            return "confident"
-        if self.scattered_after is not None and len(answers) >= self.scattered_after and lead == 1:
+        if self.confidence is not None and lead / len(answers) >= self.confidence:
+            if len(answers) >= self.min_votes:
+                return "confident"
+            if self.trust_grounded and any(b.grounded and b.answer == vote.answer for b in ballots):
+                return "grounded"
+        if self.scattered_after is not None and len(answers) >= self.scattered_after and max(vote.votes.values()) == 1:
             return "scattered"
         return None
 
@@ -108,7 +127,7 @@ class SamplingPlan:
         """Why an adaptive plan stops drawing after ``ballots`` (see :meth:`Adaptive.stop_reason`), else None."""
         if self.adaptive is None:
             return None
-        return self.adaptive.stop_reason([b.answer for b in ballots], self.n - len(ballots))
+        return self.adaptive.stop_reason(ballots, self.n - len(ballots))
 
     def describe(self) -> str:
         """E.g. ``"n=8, greedy vote, adaptive: rounds of 2, confidence 0.6 after 3"``."""
@@ -219,6 +238,8 @@ def ballot_data(ballot: Ballot, greedy: bool = False) -> dict[str, Any]:
         data.update(status=ballot.status, reason=ballot.reason)
     if ballot.corrections:
         data["corrections"] = list(ballot.corrections)
+    if ballot.grounded is not None:
+        data["grounded"] = ballot.grounded
     if greedy:
         data["greedy"] = True
     return data
@@ -249,20 +270,24 @@ def conclude(recorder: TraceRecorder, ballots: Sequence[Ballot], *, stopped: str
     the most votes goes to the answer sampled first, and ``detail`` says so.
     """
     answers = [b.answer for b in ballots]
-    vote = majority_vote(answers)
+    weights = [b.weight for b in ballots]
+    weighted = any(weight != 1.0 for weight in weights)
+    vote = majority_vote(answers, weights)
     detail: str | None
-    tied = [a for a, count in vote.votes.items() if vote.answer is not None and count == vote.votes[vote.answer]]
+    tied = [a for a, score in vote.scores.items() if vote.answer is not None and score == vote.scores[vote.answer]]
     if vote.answer is None:
         status = majority_vote([b.status for b in ballots]).answer or "no_answer"
         detail = no_answer_detail(ballots)
     else:
         status = "ok"
-        detail = (f"tie between {', '.join(tied)} at {vote.votes[vote.answer]} vote(s) each: "
-                  f"{vote.answer} was sampled first" if len(tied) > 1 else None)
+        detail = (f"tie between {', '.join(tied)} at {vote.scores[vote.answer]:g} {'weighted ' * weighted}vote(s) "
+                  f"each: {vote.answer} was sampled first" if len(tied) > 1 else outweighed_detail(vote))
     voted = len(ballots) > 1 or stopped is not None
     if voted:
         data: dict[str, Any] = {"votes": vote.votes, "agreement": vote.agreement, "answers": answers,
                                 "samples": len(ballots), "reasons": [b.reason for b in ballots]}
+        if weighted:
+            data.update(weights=weights, scores=vote.scores)
         if len({b.source for b in ballots}) > 1:
             data["sources"] = [b.source for b in ballots]
         if len(tied) > 1:
@@ -275,6 +300,16 @@ def conclude(recorder: TraceRecorder, ballots: Sequence[Ballot], *, stopped: str
         return RunResult(answer=vote.answer, status=status, trace=trace, votes=vote.votes, agreement=vote.agreement,
                          samples=len(ballots), detail=detail)
     return RunResult(answer=vote.answer, status=status, trace=trace, samples=len(ballots), detail=detail)
+
+
+def outweighed_detail(vote: Vote) -> str | None:
+    """Why the winner is not the answer given most often (weighted votes), or None when it is."""
+    most = max(vote.votes.values(), default=0)
+    if vote.answer is None or vote.votes[vote.answer] == most:
+        return None
+    other = next(answer for answer, count in vote.votes.items() if count == most)
+    return (f"{vote.answer} won with {vote.votes[vote.answer]} vote(s) weighing {vote.scores[vote.answer]:g} "
+            f"against {other}'s {most} weighing {vote.scores[other]:g}")
 
 
 def no_answer_detail(ballots: Sequence[Ballot]) -> str:

@@ -59,6 +59,8 @@ class Equation:
     """As written in the rationale (``"4 + 5 + 9 = 21"``)."""
     stated: Fraction
     computed: Fraction
+    operands: tuple[Fraction, ...] = ()
+    """The numbers it computes with, in order."""
 
     @property
     def wrong(self) -> bool:
@@ -109,7 +111,8 @@ def check_arithmetic(text: str) -> ArithmeticCheck:
         if any(value is not None and _rounds_to(value, stated, match["result"])
                for value in (computed, _evaluate(tokens, precedence=False))):
             computed = stated
-        equations.append(Equation(match[0], stated, computed))
+        operands = tuple(token for token in tokens if isinstance(token, Fraction))
+        equations.append(Equation(match[0], stated, computed, operands))
     return ArithmeticCheck(tuple(equations))
 
 

@@ -16,7 +16,7 @@ from promptlab.backends.base import Backend
 from promptlab.errors import ConfigError
 from promptlab.runners._prompting import render
 from promptlab.runners._sampling import Adaptive, Ballot, SamplingPlan, self_consistency
-from promptlab.runners.cot import ChainOfThoughtRunner
+from promptlab.runners.cot import UNGROUNDED_WEIGHT, ChainOfThoughtRunner
 from promptlab.runners.flow import Effect, Flow, Prompt, Runner
 from promptlab.runners.pal import PALRunner
 from promptlab.tracing import TraceRecorder
@@ -35,8 +35,9 @@ class HybridRunner(Runner):
     when the program gives no answer (one more vote could only tie, and ties go to the first
     seen): on the embedded model the best on the development split (MAWPS AddSub), though checked
     CoT alone beats it on MAWPS single-op and SVAMP (BENCHMARKS.md).
-    ``check_arithmetic`` goes to the CoT runner (on by default: its answers are corrected where the
-    rationale computes wrong). ``pal`` and ``cot`` are keyword arguments for the two runners
+    ``check_arithmetic`` and ``ungrounded_weight`` go to the CoT runner (its answers are corrected where
+    the rationale computes wrong, and count 0.25 where it did not compute them from the question's
+    numbers). ``pal`` and ``cot`` are keyword arguments for the two runners
     (``max_retries=``, ``examples=``, ...); other keyword arguments override decoding knobs of both.
     """
 
@@ -46,13 +47,15 @@ class HybridRunner(Runner):
 
     def __init__(self, backend: Backend, *, n: int = 2, pal_share: float = 0.5, greedy_vote: bool = True,
                  adaptive: Adaptive | bool | dict[str, Any] | None = True, pal: dict[str, Any] | None = None,
-                 cot: dict[str, Any] | None = None, check_arithmetic: bool = True, **overrides: Any) -> None:
+                 cot: dict[str, Any] | None = None, check_arithmetic: bool = True,
+                 ungrounded_weight: float = UNGROUNDED_WEIGHT, **overrides: Any) -> None:
         super().__init__(backend)
         if not 0.0 < pal_share <= 1.0:
             raise ConfigError(f"pal_share must be in (0, 1], got {pal_share}")
         self.pal = PALRunner(backend, n=n, **{**overrides, **(pal or {})})
         self.cot = ChainOfThoughtRunner(backend, n=n,
-                                        **{"check_arithmetic": check_arithmetic, **overrides, **(cot or {})})
+                                        **{"check_arithmetic": check_arithmetic, "ungrounded_weight": ungrounded_weight,
+                                           **overrides, **(cot or {})})
         self.pal_share = pal_share
         self.plan = SamplingPlan.of(n, greedy_vote, adaptive)
 
@@ -68,12 +71,12 @@ class HybridRunner(Runner):
         def draw(first: int, count: int, greedy: bool) -> Generator[Effect, Any, list[Ballot]]:
             nonlocal rounds
             rounds += 1
-            return self._draw(prompts, recorder, first, count, greedy, cot_first=rounds % 2 == 0)
+            return self._draw(prompts, question, recorder, first, count, greedy, cot_first=rounds % 2 == 0)
 
         return (yield from self_consistency(draw, self.plan, recorder))
 
-    def _draw(self, prompts: tuple[Prompt, Prompt], recorder: TraceRecorder, first: int, count: int, greedy: bool,
-              *, cot_first: bool) -> Generator[Effect, Any, list[Ballot]]:
+    def _draw(self, prompts: tuple[Prompt, Prompt], question: str, recorder: TraceRecorder, first: int, count: int,
+              greedy: bool, *, cot_first: bool) -> Generator[Effect, Any, list[Ballot]]:
         """Votes ``first`` to ``first + count - 1``: one PAL call and one CoT call. Rounds alternate which
         goes first, so each round starts with the prompt the last one ended with and a local engine's
         prompt cache switches once per round, not twice. Samples are numbered per runner, so each
@@ -83,7 +86,7 @@ class HybridRunner(Runner):
         cot_slots = [1] if greedy else [i for i in indices if not self.uses_pal(i)]
         pal_before = 0 if greedy else sum(self.uses_pal(i) for i in range(first))
         draws = [(partial(self.pal.draw, prompts[0]), pal_slots, pal_before),
-                 (partial(self.cot.draw, prompts[1]), cot_slots, first - pal_before)]
+                 (partial(self.cot.draw, prompts[1], question=question), cot_slots, first - pal_before)]
         by_index: dict[int, Ballot] = {}
         for draw, slots, numbered_from in reversed(draws) if cot_first else draws:
             if greedy and by_index and self.plan.stop_reason(list(by_index.values())) == "decided":

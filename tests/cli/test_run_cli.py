@@ -38,6 +38,20 @@ def test_cot_checks_the_rationales_arithmetic_unless_told_not_to(tmp_path: Path)
     assert unchecked.stdout.strip() == "21"
 
 
+def test_cot_weighs_ungrounded_votes_unless_told_not_to(tmp_path: Path) -> None:
+    backend = script(tmp_path, "7 x 10 = 70. The answer is 70.", "7 + 2 = 9. The answer is 9.", "The answer is 70.")
+    question = "Jose has 7 caps and gets 2 more. How many now?"
+    weighted = cli.invoke(app, ["run", "cot", question, "--backend", backend, "--n", "3"])
+    assert weighted.exit_code == 0, weighted.output
+    assert weighted.stdout.strip() == "9"
+    assert "9 won with 1 vote(s) weighing 1 against 70's 2 weighing 0.5" in weighted.stderr
+    plain = cli.invoke(app, ["run", "cot", question, "--backend", backend, "--n", "3", "--ungrounded-weight", "1"])
+    assert plain.exit_code == 0, plain.output
+    assert plain.stdout.strip() == "70"
+    bad = cli.invoke(app, ["run", "cot", question, "--backend", backend, "--ungrounded-weight", "2"])
+    assert bad.exit_code == 2 and "ungrounded-weight" in bad.output
+
+
 def test_cot_self_consistency_json(tmp_path: Path) -> None:
     backend = script(tmp_path, "The answer is 8.", "The answer is 9.", "The answer is 8.")
     trace = tmp_path / "trace.jsonl"

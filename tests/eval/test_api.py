@@ -97,7 +97,8 @@ def test_the_recorded_n_is_the_votes_the_runner_asks_for(sums, tmp_path: Path) -
                       default="The answer is 2.")
     summary = promptlab.evaluate(sums, strategy="hybrid", backend=llm, out=tmp_path / "hybrid", limit=2)
     assert summary.config.n == 2  # the hybrid's own pair, though no n was given
-    assert summary.config.plan == "n=2, greedy vote, adaptive: rounds of 2, confidence 0.6 after 3"  # both greedy
+    assert summary.config.plan == ("n=2, greedy vote, adaptive: rounds of 2, confidence 0.6 after 3 "
+                                   "(or a grounded answer)")
     assert json.loads((tmp_path / "hybrid" / "eval.json").read_text())["n"] == 2
 
 
@@ -158,3 +159,23 @@ def test_checked_arithmetic_is_recorded_and_an_older_cot_directory_resumes_only_
     resumed = promptlab.evaluate(sums, strategy="cot", backend=llm, out=old, limit=2,
                                  options={"check_arithmetic": False})
     assert resumed.count == 2 and resumed.config.checks_arithmetic is False
+
+
+def test_the_vote_weight_is_recorded_and_an_older_sampled_cot_directory_resumes_only_unweighted(  # type: ignore[no-untyped-def]
+        sums, tmp_path: Path) -> None:
+    llm = MockBackend(default="1 + 1 = 2. The answer is 2.")
+    assert promptlab.evaluate(sums, strategy="cot", backend=llm, out=tmp_path / "one", limit=1
+                              ).config.ungrounded_weight is None  # one sample: no vote to weigh
+    sampled = promptlab.evaluate(sums, strategy="cot", backend=llm, out=tmp_path / "sampled", limit=1, n=3)
+    assert sampled.config.ungrounded_weight == 0.25
+    assert json.loads((tmp_path / "sampled" / "eval.json").read_text())["ungrounded_weight"] == 0.25
+    old = tmp_path / "old"
+    promptlab.evaluate(sums, strategy="cot", backend=llm, out=old, limit=1, n=3, options={"ungrounded_weight": 1})
+    record = json.loads((old / "eval.json").read_text())
+    del record["ungrounded_weight"], record["options"]["ungrounded_weight"]  # as an older release wrote it
+    (old / "eval.json").write_text(json.dumps(record))
+    with pytest.raises(ConfigError, match=r"ungrounded_weight: not recorded there .*-O ungrounded_weight=1"):
+        promptlab.evaluate(sums, strategy="cot", backend=llm, out=old, limit=2, n=3)
+    resumed = promptlab.evaluate(sums, strategy="cot", backend=llm, out=old, limit=2, n=3,
+                                 options={"ungrounded_weight": 1})
+    assert resumed.count == 2 and resumed.config.ungrounded_weight == 1.0

@@ -40,10 +40,20 @@ def test_pal_share_sets_how_many_votes_are_programs() -> None:
         HybridRunner(MockBackend(), pal_share=0.0)
 
 
+QUESTION = "Tom had 21 apples and ate 15. How many are left?"
+
+
 def test_adaptive_hybrid_stops_when_both_agree() -> None:
-    result = HybridRunner(backend(), n=8, adaptive=True).run("q")
+    result = HybridRunner(backend(), n=8, adaptive={"trust_grounded": False}).run(QUESTION)
     assert result.answer == "6" and result.samples == 4
     assert result.trace.steps[-1].data["stopped"]["reason"] == "decided"
+
+
+def test_adaptive_hybrid_stops_at_a_grounded_rationale_that_agrees() -> None:
+    """The greedy rationale computes 6 from the question's 21 and 15: the vote stops after the greedy pair."""
+    result = HybridRunner(backend(), n=8, adaptive=True).run(QUESTION)
+    assert result.answer == "6" and result.samples == 2
+    assert result.trace.steps[-1].data["stopped"]["reason"] == "grounded"
 
 
 def test_no_valid_answer_from_either_says_why() -> None:

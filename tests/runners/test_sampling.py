@@ -8,6 +8,7 @@ from promptlab.backends.mock import MockBackend
 from promptlab.config import GenerationConfig
 from promptlab.errors import ConfigError
 from promptlab.runners import Adaptive, ChainOfThoughtRunner, DirectRunner, PALRunner, SamplingPlan
+from promptlab.runners._sampling import Ballot
 
 
 class ConfigLog(MockBackend):
@@ -26,6 +27,10 @@ def says(*answers: str) -> list[str]:
     return [f"The answer is {a}." if a else "I do not know." for a in answers]
 
 
+def ballots(*answers: str | None) -> list[Ballot]:
+    return [Ballot(answer) for answer in answers]
+
+
 @pytest.mark.parametrize(("answers", "remaining", "expected"), [
     (["4", "4"], 2, "decided"),            # two more "5"s would tie, and ties go to the first seen
     (["4", "5"], 1, None),                 # one more "5" wins
@@ -38,23 +43,44 @@ def says(*answers: str) -> list[str]:
 ])
 def test_the_leader_is_decided_only_when_it_cannot_be_overtaken(
         answers: list[str | None], remaining: int, expected: str | None) -> None:
-    assert Adaptive(confidence=None).stop_reason(answers, remaining) == expected
+    assert Adaptive(confidence=None).stop_reason(ballots(*answers), remaining) == expected
 
 
 def test_confidence_stops_once_the_leader_holds_its_share() -> None:
     rule = Adaptive()  # the default: confidence 0.6 once 3 votes are in
-    assert rule.stop_reason(["4", "4"], 6) is None  # fewer than min_votes
-    assert rule.stop_reason(["4", "4", "5"], 5) == "confident"
-    assert rule.stop_reason(["4", "5", "6"], 5) is None
+    assert rule.stop_reason(ballots(*["4", "4"]), 6) is None  # fewer than min_votes
+    assert rule.stop_reason(ballots(*["4", "4", "5"]), 5) == "confident"
+    assert rule.stop_reason(ballots(*["4", "5", "6"]), 5) is None
+
+
+def test_weighted_votes_decide_on_weight_and_future_ballots_count_at_most_one() -> None:
+    rule = Adaptive(confidence=None)
+    light = [Ballot("4", weight=0.25), Ballot("4", weight=0.25), Ballot("5")]
+    assert rule.stop_reason(light, 0) == "decided"   # 5 outweighs the two 4s: 1 against 0.5
+    assert rule.stop_reason(light, 1) is None        # one more 4 could bring it to 1.5
+    assert Adaptive().stop_reason(light, 5) is None  # 1 of 3 votes' weight: not confident
+
+
+def test_a_grounded_leader_stops_before_min_votes() -> None:
+    grounded = [Ballot("6", grounded=True)]
+    assert Adaptive().stop_reason(grounded, 7) == "grounded"
+    assert Adaptive(trust_grounded=False).stop_reason(grounded, 7) is None
+    assert Adaptive(confidence=None).stop_reason(grounded, 7) is None  # no share rule, no early stop
+    split = [Ballot("6", grounded=True), Ballot("7", grounded=True), Ballot("8", weight=0.25)]
+    assert Adaptive(min_votes=5).stop_reason(split, 5) is None  # 1 of 3: short of the 0.6 share
+    with pytest.raises(ConfigError, match="trust_grounded"):
+        Adaptive(trust_grounded="yes")  # type: ignore[arg-type]
 
 
 def test_scattered_votes_stop_once_enough_are_in_and_none_repeats() -> None:
     rule = Adaptive(scattered_after=3)
-    assert rule.stop_reason(["4", "5"], 6) is None            # too few votes to call it noise
-    assert rule.stop_reason(["4", "5", "6"], 5) == "scattered"
-    assert rule.stop_reason(["4", None, None], 5) == "scattered"  # failed samples are no evidence either
-    assert rule.stop_reason(["4", "5", "5", "6", "7"], 3) is None  # one answer repeats: keep sampling
-    assert Adaptive().stop_reason(["4", "5", "6"], 5) is None   # off by default
+    assert rule.stop_reason(ballots(*["4", "5"]), 6) is None            # too few votes to call it noise
+    assert rule.stop_reason(ballots(*["4", "5", "6"]), 5) == "scattered"
+    assert rule.stop_reason(ballots(*["4", None, None]), 5) == "scattered"  # failed samples are no evidence either
+    assert rule.stop_reason(ballots(*["4", "5", "5", "6", "7"]), 3) is None  # one answer repeats: keep sampling
+    assert Adaptive().stop_reason(ballots(*["4", "5", "6"]), 5) is None   # off by default
+    heavy_first = [Ballot("4", grounded=True), Ballot("5", weight=0.25), Ballot("5", weight=0.25)]
+    assert rule.stop_reason(heavy_first, 5) is None  # 5 came up twice, though 4 leads on weight
 
 
 def test_a_scattered_vote_falls_back_to_the_greedy_answer() -> None:
