@@ -120,13 +120,16 @@ class ChainOfThoughtRunner(Runner):
         answer = self.answer_of(text)
         if answer is None:
             return Ballot(None, "no_answer", "no answer found: the rationale states no number", self.strategy)
+        given = given_numbers(question) if question is not None and self.ungrounded_weight < 1 else frozenset()
+        judged = bool(given) and parse_number(answer) is not None
+        if not (self.check_arithmetic or judged):
+            return Ballot(answer, source=self.strategy)
         check = arithmetic.check_arithmetic(text)
         corrections: tuple[str, ...] = ()
         if self.check_arithmetic:
             answer = self.normalizer(check.correct(answer))
             corrections = tuple(str(c) for c in check.corrections)
-        given = given_numbers(question) if question is not None and self.ungrounded_weight < 1 else frozenset()
-        if not given or parse_number(answer) is None:
+        if not judged:
             return Ballot(answer, source=self.strategy, corrections=corrections)
         grounded = is_grounded(check, answer, given)
         return Ballot(answer, source=self.strategy, corrections=corrections, grounded=grounded,
