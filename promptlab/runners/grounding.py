@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from fractions import Fraction
+from functools import lru_cache
 
 from promptlab.runners.answers import parse_number
 from promptlab.runners.arithmetic import ArithmeticCheck, Equation
@@ -40,6 +41,7 @@ _FRACTION = re.compile(r"(?<![\d.])(\d{1,30})\s*/\s*(\d{1,30})(?!\d)")
 _PERCENT = re.compile(rf"({_AMOUNT})\s*(?:%|percent\b)", re.IGNORECASE)
 
 
+@lru_cache(maxsize=64)  # every sample of a vote asks about the same question
 def given_numbers(question: str) -> frozenset[Fraction]:
     """The numbers ``question`` gives: written in digits (``1,200``, ``2.5``), as fractions (``3/4``),
     percentages (``25%`` gives 25 and 0.25) and words (``five``, ``twenty-one``, ``a dozen``,
