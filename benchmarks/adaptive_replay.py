@@ -10,7 +10,11 @@ the fixed vote's and the greedy answer's alone. Unseeded, a replay estimates a l
         --policy '{}' --policy '{"scattered_after": 5}'
 
 Each ``--policy`` is the JSON of :class:`promptlab.runners.Adaptive`'s fields (``{}`` is the
-default rule). ``--reread`` takes a CoT run's answers as this checkout's CoT runner reads its
+default rule); ``--grid`` takes a list of values per field and replays every combination:
+
+    .venv/bin/python benchmarks/adaptive_replay.py runs/s6/mawps-singleop-cot-sc8-checked --reread \
+        --grid '{"round_size": [1, 2], "confidence": [0.5, 0.6, 0.75], "min_votes": [2, 3]}'
+ ``--reread`` takes a CoT run's answers as this checkout's CoT runner reads its
 rationales (extraction, checked arithmetic and grounding weights, ``arithmetic_replay.py``) instead
 of as recorded; without it no ballot is judged grounded, so a rule's grounded stop never fires.
 Items whose vote has fewer answers than the most any item has (a run still going,
@@ -20,6 +24,7 @@ an item that raised) are left out and counted.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import statistics
 import sys
@@ -75,6 +80,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path, help="an eval directory run with --n N -O greedy_vote=true")
     parser.add_argument("--policy", action="append", default=None, help="Adaptive fields as JSON ({} = default)")
+    parser.add_argument("--grid", type=json.loads, default=None,
+                        help="Adaptive fields as JSON lists of values: every combination is replayed")
     parser.add_argument("--reread", action="store_true", help="re-read the CoT rationales with this checkout")
     args = parser.parse_args()
     plan = json.loads((args.run / "eval.json").read_text(encoding="utf-8")).get("plan") or ""
@@ -103,9 +110,17 @@ def main() -> None:
     if args.reread:
         line(f"fixed vote of {n}, unweighted",
              [(majority_vote([b.answer for b in ballots[i]]).answer, n) for i in items])
-    for spec in args.policy or ["{}"]:
-        policy = Adaptive(**json.loads(spec))
+    for policy in policies(args.policy, args.grid):
         line(f"adaptive: {policy.describe()}", [replay(policy, ballots[i]) for i in items])
+
+
+def policies(specs: list[str] | None, grid: dict[str, list[Any]] | None) -> list[Adaptive]:
+    """The ``--policy`` rules, then every combination of the ``--grid`` values (the default rule if neither)."""
+    rules = [Adaptive(**json.loads(spec)) for spec in specs or []]
+    if grid:
+        fields = list(grid)
+        rules += [Adaptive(**dict(zip(fields, values, strict=True))) for values in itertools.product(*grid.values())]
+    return rules or [Adaptive()]
 
 
 def vote(ballots: list[Ballot]) -> str | None:

@@ -125,7 +125,8 @@ def run_eval(
                             plan=sampling.describe() if sampling else None,
                             sampling=describe_sampling(runner, sampling) if sampling else None,
                             checks_arithmetic=checks_arithmetic(runner),
-                            ungrounded_weight=ungrounded_weight(runner, sampling))
+                            ungrounded_weight=ungrounded_weight(runner, sampling),
+                            lead=getattr(runner, "lead", None))
         checkpoint = stack.enter_context(Checkpoint.open(directory, config, force=force))
         selected = {item.id for item in data.items[:limit]}
         finished = checkpoint.finished_ids(retry_errors=retry_errors) & selected

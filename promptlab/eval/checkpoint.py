@@ -73,10 +73,14 @@ class EvalConfig(BaseModel):
     """What a CoT vote counts when its rationale did not compute the answer from the question's numbers
     (CoT and the hybrid with ``n > 1``); None without such votes, and in directories written before it was
     recorded."""
+    lead: str | None = None
+    """Which runner's answer leads the hybrid's vote (``"cot"`` or ``"pal"``); None for other strategies,
+    and in directories written before it was recorded (PAL led then)."""
 
 
 _OPTIONS_BEFORE_THEIR_FIELDS: tuple[tuple[str, str, object], ...] = (
-    ("checks_arithmetic", "check_arithmetic", False), ("ungrounded_weight", "ungrounded_weight", 1))
+    ("checks_arithmetic", "check_arithmetic", False), ("ungrounded_weight", "ungrounded_weight", 1),
+    ("lead", "lead", "pal"))
 """(field, runner option, the option's value before the field was recorded): what an older directory ran with."""
 
 
@@ -155,7 +159,7 @@ class Checkpoint:
                 if getattr(previous, field) is None and option in config.options and config.options[option] == before:
                     # written before the option existed, i.e. as it behaved then: resuming so matches
                     previous = previous.model_copy(update={"options": {**previous.options, option: before}})
-            unrecorded = ("plan", "sampling", "checks_arithmetic", "ungrounded_weight")  # None: older than the field
+            unrecorded = ("plan", "sampling", "checks_arithmetic", "ungrounded_weight", "lead")  # None: older
             differences = [f"{key}: {getattr(previous, key)!r} there, {getattr(config, key)!r} now"
                            for key in EvalConfig.model_fields if getattr(previous, key) != getattr(config, key)
                            and not (key in unrecorded and getattr(previous, key) is None)]
@@ -168,6 +172,9 @@ class Checkpoint:
             if previous.ungrounded_weight is None and config.ungrounded_weight not in (None, 1.0):
                 differences.append(f"ungrounded_weight: not recorded there (written before CoT weighed its votes), "
                                    f"{config.ungrounded_weight:g} now; pass -O ungrounded_weight=1 to resume it")
+            if previous.lead is None and config.lead not in (None, "pal"):
+                differences.append(f"lead: not recorded there (written when PAL led the hybrid's vote), "
+                                   f"{config.lead!r} now; pass -O lead=pal to resume it")
             if differences:
                 raise ConfigError(
                     f"{str(path)!r} holds an evaluation with a different config ({'; '.join(differences)}); "

@@ -16,7 +16,8 @@ STRATEGIES = {
     "direct": "answer straight away (baseline)",
     "cot": "chain-of-thought with few-shot exemplars; n > 1 votes (self-consistency)",
     "pal": "the model writes a Python program, the sandbox runs it; n > 1 votes over results",
-    "hybrid": "PAL's greedy program, CoT's greedy rationale when it fails; n > 2 votes over more samples of both",
+    "hybrid": "CoT's greedy rationale, PAL's greedy program where the rationale's answer is ungrounded; "
+              "n > 2 votes over more samples of both",
     "react": "Thought/Action/Observation loop with tools (math: a calculator; qa: Wikipedia)",
 }
 MATH_REACT = {"template": "react_math", "max_steps": 5}

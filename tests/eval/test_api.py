@@ -179,3 +179,20 @@ def test_the_vote_weight_is_recorded_and_an_older_sampled_cot_directory_resumes_
     resumed = promptlab.evaluate(sums, strategy="cot", backend=llm, out=old, limit=2, n=3,
                                  options={"ungrounded_weight": 1})
     assert resumed.count == 2 and resumed.config.ungrounded_weight == 1.0
+
+
+def test_the_hybrid_lead_is_recorded_and_an_older_hybrid_directory_resumes_only_with_pal_leading(  # type: ignore[no-untyped-def]
+        sums, tmp_path: Path) -> None:
+    llm = MockBackend(rules=[(r"# solution in Python:\s*$", "def solution():\n    return 2")],
+                      default="1 + 1 = 2. The answer is 2.")
+    assert promptlab.evaluate(sums, strategy="hybrid", backend=llm, out=tmp_path / "new", limit=1).config.lead == "cot"
+    assert promptlab.evaluate(sums, strategy="cot", backend=llm, out=tmp_path / "cot", limit=1).config.lead is None
+    old = tmp_path / "old"
+    promptlab.evaluate(sums, strategy="hybrid", backend=llm, out=old, limit=1, options={"lead": "pal"})
+    record = json.loads((old / "eval.json").read_text())
+    del record["lead"], record["options"]["lead"]  # as an older release wrote it
+    (old / "eval.json").write_text(json.dumps(record))
+    with pytest.raises(ConfigError, match=r"lead: not recorded there .*-O lead=pal"):
+        promptlab.evaluate(sums, strategy="hybrid", backend=llm, out=old, limit=2)
+    resumed = promptlab.evaluate(sums, strategy="hybrid", backend=llm, out=old, limit=2, options={"lead": "pal"})
+    assert resumed.count == 2 and resumed.config.lead == "pal"

@@ -203,5 +203,5 @@ def test_adaptive_hybrid_with_greedy_votes_on_the_embedded_model(llamacpp_backen
     vote = result.trace.steps[-1]
     assert vote.kind == "vote" and vote.data["samples"] == result.samples
     assert 2 <= result.samples <= 4 and len(vote.data["answers"]) == result.samples
-    assert vote.data["sources"][:2] == ["pal", "cot"]  # the two greedy votes come first
+    assert vote.data["sources"][:2] == ["cot", "pal"]  # the two greedy votes come first, CoT leading
     assert result.answer is not None or result.detail is not None
