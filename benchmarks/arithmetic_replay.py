@@ -5,8 +5,9 @@ run's recorded rationales can be re-voted with it: every CoT rationale in ``trac
 ``generate`` step that records an answer) is read again by the CoT runner of this checkout (its
 extraction and check), and the item's vote is taken again over the answers in sampling order,
 PAL's included (the hybrid). Exact for plans
-that draw a fixed number of samples, and for the default hybrid (n = 2), whose one adaptive decision
-(ask CoT or not) depends on the PAL program only; other adaptive runs and other hybrids are refused.
+that draw a fixed number of samples, and for the hybrid of n = 2 with PAL leading (the default before
+session 8), whose one adaptive decision (ask CoT or not) depends on the PAL program only; other adaptive
+runs and other hybrids (CoT leading: whether PAL was asked depends on the rationale's reading) are refused.
 Three columns separate the two changes of session 6: the answers as run, re-read with this
 checkout's extraction alone ("The answer is 18 + 47 = 65" reads 65), and re-read with the check.
 A run made with the check is re-read too (its "as run" column then holds the check it ran with).
@@ -75,8 +76,9 @@ def replayable(run: Path) -> None:
     plan = config.get("plan") or ""
     if config["strategy"] not in ("cot", "hybrid"):
         sys.exit(f"{run}: a {config['strategy']!r} run has no rationales to check; give cot or hybrid runs")
-    if config["strategy"] == "hybrid" and config.get("n") != 2:
-        sys.exit(f"{run}: only the default hybrid (n = 2: the greedy program, then the greedy rationale) replays")
+    if config["strategy"] == "hybrid" and (config.get("n") != 2 or config.get("lead", "pal") != "pal"):
+        sys.exit(f"{run}: only the hybrid of n = 2 with PAL leading (the greedy program, then the greedy "
+                 "rationale; -O lead=pal) replays")
     if "adaptive" in plan and config["strategy"] != "hybrid":
         sys.exit(f"{run}: an adaptive plan ({plan!r}) stopped on unchecked answers; replay fixed-n runs")
 

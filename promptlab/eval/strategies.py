@@ -36,7 +36,7 @@ def build_runner(strategy: str, backend: Backend, *, n: int = 1, task: str | Non
         return ChainOfThoughtRunner(backend, n=n, **options)
     if name == "pal":
         return PALRunner(backend, n=n, **options)
-    if name == "hybrid":  # one vote is PAL alone: the hybrid keeps its own n (2) unless more are asked for
+    if name == "hybrid":  # one vote is the leader alone: the hybrid keeps its own n (2) unless more are asked for
         return HybridRunner(backend, **({**options, "n": n} if n > 1 else options))
     if name == "react":
         if n != 1:

@@ -39,9 +39,9 @@ class HybridRunner(Runner):
     ``lead="pal"`` is the other order: CoT only where the program gives no answer.
     ``check_arithmetic`` and ``ungrounded_weight`` go to the CoT runner (its answers are corrected where
     the rationale computes wrong, and count 0.25 where it did not compute them from the question's
-    numbers; at 1 the CoT lead is never questioned). ``pal`` and ``cot`` are keyword arguments for
-    the two runners (``max_retries=``, ``examples=``, ...); other keyword arguments override decoding
-    knobs of both.
+    numbers; at 1 a CoT lead is questioned only where the rationale gives no answer). ``pal`` and
+    ``cot`` are keyword arguments for the two runners (``max_retries=``, ``examples=``, ...); other
+    keyword arguments override decoding knobs of both.
     """
 
     strategy = "hybrid"
@@ -69,9 +69,10 @@ class HybridRunner(Runner):
     def uses_pal(self, index: int) -> bool:
         """Whether vote ``index`` is a PAL program (else a rationale): ``pal_share`` of every run of
         votes, the leader's first."""
+        share = self.pal_share
         if self.lead == "pal":
-            return _takes(index, self.pal_share)
-        return not _takes(index, 1.0 - self.pal_share)
+            return math.ceil((index + 1) * share) > math.ceil(index * share)
+        return math.floor((index + 1) * share) > math.floor(index * share)
 
     def flow(self, question: str, recorder: TraceRecorder) -> Flow:
         prompts = (render(self.pal.template, self.pal.examples, question),
@@ -95,21 +96,23 @@ class HybridRunner(Runner):
         greedy_slots = (0, 1) if self.lead == "pal" else (1, 0)  # (PAL's, CoT's): the leader casts vote 0
         pal_slots = [greedy_slots[0]] if greedy else [i for i in indices if self.uses_pal(i)]
         cot_slots = [greedy_slots[1]] if greedy else [i for i in indices if not self.uses_pal(i)]
-        pal_before = 0 if greedy else sum(self.uses_pal(i) for i in range(first))
+        pal_before = 0 if greedy else self._pal_votes_before(first)
         draws = [(partial(self.pal.draw, prompts[0]), pal_slots, pal_before),
                  (partial(self.cot.draw, prompts[1], question=question), cot_slots, first - pal_before)]
         if (self.lead == "cot") == leader_first:
             draws.reverse()
         by_index: dict[int, Ballot] = {}
         for draw, slots, numbered_from in draws:
-            if greedy and by_index and self.plan.stop_reason(list(by_index.values())) == "decided":
-                break  # the leader's greedy answer cannot be overtaken: the other runner is not asked
+            if greedy and by_index and self.plan.stop_reason(list(by_index.values())) is not None:
+                break  # the leader's greedy answer settles the vote: the other runner is not asked
             if slots:
                 ballots = yield from draw(recorder, 0 if greedy else numbered_from, len(slots), greedy)
                 by_index.update(zip(slots, ballots, strict=True))
         return [by_index[i] for i in sorted(by_index)]
 
 
-def _takes(index: int, share: float) -> bool:
-    """Whether vote ``index`` falls to the runner casting ``share`` of every run of votes, from vote 0."""
-    return math.ceil((index + 1) * share) > math.ceil(index * share)
+    def _pal_votes_before(self, first: int) -> int:
+        """PAL's votes among votes ``0 .. first - 1``: the greedy round casts one of each runner."""
+        if self.plan.greedy_vote:
+            return 1 + sum(self.uses_pal(i) for i in range(self.greedy_votes, first))
+        return sum(self.uses_pal(i) for i in range(first))

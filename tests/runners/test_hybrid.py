@@ -61,8 +61,9 @@ def test_adaptive_hybrid_stops_when_both_agree() -> None:
 
 
 def test_adaptive_hybrid_stops_at_a_grounded_rationale_that_agrees() -> None:
-    """The greedy rationale computes 6 from the question's 21 and 15: the vote stops after the greedy pair."""
-    result = HybridRunner(backend(), n=8, adaptive=True).run(QUESTION)
+    """PAL leads; the greedy rationale computes 6 from the question's 21 and 15: the vote stops after
+    the greedy pair."""
+    result = HybridRunner(backend(), n=8, adaptive=True, lead="pal").run(QUESTION)
     assert result.answer == "6" and result.samples == 2
     assert result.trace.steps[-1].data["stopped"]["reason"] == "grounded"
 
@@ -123,3 +124,29 @@ def test_without_adaptive_the_greedy_pair_always_asks_both() -> None:
     llm = backend(rationale="The answer is 7.")
     result = HybridRunner(llm, n=2, greedy_vote=True, adaptive=False).run("q")
     assert result.answer == "7" and result.votes == {"7": 1, "6": 1} and len(llm.prompts) == 2
+
+
+@pytest.mark.parametrize(("lead", "share"), [("cot", 0.25), ("cot", 1.0), ("pal", 0.75), ("cot", 0.5)])
+def test_each_runner_numbers_its_samples_once(lead: str, share: float) -> None:
+    """The greedy round casts one vote of each runner (sample 0); each runner's samples go on from 1."""
+    llm = backend(rationale="3 + 4 = 7. The answer is 7.")
+    result = HybridRunner(llm, n=6, adaptive=False, lead=lead, pal_share=share).run(QUESTION)  # type: ignore[arg-type]
+    numbers: dict[bool, list[int]] = {True: [], False: []}
+    for step in result.trace.steps:
+        if step.kind == "generate":
+            numbers["def solution" in (step.completion or "")].append(step.data["sample"])
+    assert all(sorted(found) == list(range(len(found))) for found in numbers.values()), numbers
+
+
+def test_pal_share_is_kept_exactly_whichever_runner_leads() -> None:
+    for lead in ("cot", "pal"):
+        runner = HybridRunner(MockBackend(), lead=lead, pal_share=0.7)
+        assert sum(runner.uses_pal(i) for i in range(10)) == 7 and sum(runner.uses_pal(i) for i in range(20)) == 14
+
+
+def test_a_grounded_greedy_rationale_ends_a_larger_adaptive_vote() -> None:
+    """As in the CoT runner: a grounded greedy answer stops the vote (n > 2), no program is written."""
+    llm = backend(program="def solution():\n    return 7")
+    result = HybridRunner(llm, n=4).run(QUESTION)
+    assert result.answer == "6" and result.samples == 1 and len(llm.prompts) == 1
+    assert result.trace.steps[-1].data["stopped"]["reason"] == "grounded"
