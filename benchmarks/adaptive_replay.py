@@ -14,7 +14,8 @@ default rule); ``--grid`` takes a list of values per field and replays every com
 
     .venv/bin/python benchmarks/adaptive_replay.py runs/s6/mawps-singleop-cot-sc8-checked --reread \
         --grid '{"round_size": [1, 2], "confidence": [0.5, 0.6, 0.75], "min_votes": [2, 3]}'
- ``--reread`` takes a CoT run's answers as this checkout's CoT runner reads its
+
+``--reread`` takes a CoT run's answers as this checkout's CoT runner reads its
 rationales (extraction, checked arithmetic and grounding weights, ``arithmetic_replay.py``) instead
 of as recorded; without it no ballot is judged grounded, so a rule's grounded stop never fires.
 Items whose vote has fewer answers than the most any item has (a run still going,

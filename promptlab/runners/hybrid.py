@@ -110,7 +110,6 @@ class HybridRunner(Runner):
                 by_index.update(zip(slots, ballots, strict=True))
         return [by_index[i] for i in sorted(by_index)]
 
-
     def _pal_votes_before(self, first: int) -> int:
         """PAL's votes among votes ``0 .. first - 1``: the greedy round casts one of each runner."""
         if self.plan.greedy_vote:
