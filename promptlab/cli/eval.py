@@ -38,6 +38,9 @@ def eval_command(
     out: Annotated[Path | None, typer.Option(help="Directory for eval.json, results.jsonl, traces.jsonl and the "
                                                   "report (default: runs/DATASET-STRATEGY).")] = None,
     limit: Annotated[int | None, typer.Option(help="Only the first K items.", min=1)] = None,
+    shuffle: Annotated[int | None, typer.Option(
+        metavar="SEED", help="Run the items in a random order fixed by SEED: with --limit K, a random sample of K "
+                             "(a file's first items are often easier than the rest).")] = None,
     n: Annotated[int, typer.Option(help="Samples per question (self-consistency vote).", min=1)] = 1,
     concurrency: Annotated[int, typer.Option(help="Items in flight at once (server backends gain).", min=1)] = 1,
     strict: Annotated[bool, typer.Option(help="Stop at a malformed dataset record instead of skipping it.")]
@@ -68,8 +71,8 @@ def eval_command(
         with open_backend(backend, backend_option) as engine, _Progress(directory, progress) as bar:
             try:
                 run = run_eval(data, strategy=strategy, backend=engine, backend_spec=backend, out=directory,
-                               limit=limit, n=n, concurrency=concurrency, options=options, force=force,
-                               retry_errors=retry_errors, progress=bar)
+                               limit=limit, shuffle=shuffle, n=n, concurrency=concurrency, options=options,
+                               force=force, retry_errors=retry_errors, progress=bar)
             except KeyboardInterrupt:
                 fail("interrupted; the finished items are saved, rerun the same command to resume", code=130)
     summary, outcome = run.summary, run.outcome

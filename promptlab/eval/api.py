@@ -1,9 +1,10 @@
 """One call from a dataset name to a scored, reported evaluation: :func:`evaluate` (the CLI runs the same code).
 
 ``evaluate("gsm8k", strategy="pal", backend=llm, out="runs/pal", limit=50)`` loads the
-dataset, builds the strategy's runner, runs the items not yet in ``out`` (resuming an
-interrupted run), and writes ``eval.json``, ``results.jsonl``, ``traces.jsonl``,
-``report.md`` and ``report.html`` there, exactly as ``promptlab eval`` does.
+dataset (with ``shuffle=0``, a random sample of 50 instead of the first 50), builds the
+strategy's runner, runs the items not yet in ``out`` (resuming an interrupted run), and
+writes ``eval.json``, ``results.jsonl``, ``traces.jsonl``, ``report.md`` and ``report.html``
+there, exactly as ``promptlab eval`` does.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ def evaluate(
     backend: Backend | str = "llamacpp",
     out: str | Path | None = None,
     limit: int | None = None,
+    shuffle: int | None = None,
     n: int = 1,
     concurrency: int = 1,
     options: dict[str, Any] | None = None,
@@ -72,14 +74,15 @@ def evaluate(
 
     ``dataset`` is a shipped name (``"gsm8k"``, see ``promptlab datasets``), a JSON/JSONL
     file or a loaded :class:`Dataset`. ``backend`` is a backend (left open for you) or a
-    spec string (loaded and closed here). ``out`` defaults to ``runs/<dataset>-<strategy>``;
-    running again with the same arguments resumes, a different configuration there raises
-    unless ``force``. ``options`` go to the runner (``max_new_tokens``, ``temperature``, ...).
-    A backend that goes away stops the run early: the summary then covers the finished
-    items, and calling again finishes the rest.
+    spec string (loaded and closed here). ``shuffle`` runs the items in a random order fixed by
+    that seed, so that ``limit`` (or an interrupted run) takes a random sample. ``out`` defaults to
+    ``runs/<dataset>-<strategy>``; running again with the same arguments resumes, a different
+    configuration there raises unless ``force``. ``options`` go to the runner (``max_new_tokens``,
+    ``temperature``, ...). A backend that goes away stops the run early: the summary then covers
+    the finished items, and calling again finishes the rest.
     """
-    return run_eval(dataset, strategy=strategy, backend=backend, out=out, limit=limit, n=n,
-                    concurrency=concurrency, options=options, task=task, strict=strict, data_dir=data_dir,
+    return run_eval(dataset, strategy=strategy, backend=backend, out=out, limit=limit, shuffle=shuffle,
+                    n=n, concurrency=concurrency, options=options, task=task, strict=strict, data_dir=data_dir,
                     force=force, retry_errors=retry_errors).summary
 
 
@@ -91,6 +94,7 @@ def run_eval(
     backend_spec: str | None = None,
     out: str | Path | None = None,
     limit: int | None = None,
+    shuffle: int | None = None,
     n: int = 1,
     concurrency: int = 1,
     options: dict[str, Any] | None = None,
@@ -106,6 +110,8 @@ def run_eval(
         raise ConfigError(f"limit must be at least 1, got {limit}")
     data = dataset if isinstance(dataset, Dataset) else load_dataset(dataset, data_dir=data_dir, strict=strict,
                                                                      task=task)
+    if shuffle is not None:
+        data = data.shuffled(shuffle)
     directory = Path(out) if out is not None else default_out_dir(data.name, strategy)
     runner_options = dict(options or {})
     with ExitStack() as stack:
@@ -121,7 +127,7 @@ def run_eval(
         sampling = plan if isinstance(plan, SamplingPlan) else None
         config = EvalConfig(dataset=data.name, dataset_path=_location(data.path), fingerprint=data.fingerprint,
                             task=data.task, strategy=strategy, backend=spec,
-                            n=sampling.n if sampling else n, options=runner_options,
+                            n=sampling.n if sampling else n, shuffle=shuffle, options=runner_options,
                             plan=sampling.describe() if sampling else None,
                             sampling=describe_sampling(runner, sampling) if sampling else None,
                             checks_arithmetic=checks_arithmetic(runner),

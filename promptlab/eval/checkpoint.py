@@ -59,6 +59,8 @@ class EvalConfig(BaseModel):
     strategy: str
     backend: str
     n: int = 1
+    shuffle: int | None = None
+    """The seed of the random order the items run in (``--shuffle``); None: the file's order."""
     options: dict[str, Any] = Field(default_factory=dict)
     plan: str | None = None
     """How the runner draws its votes, defaults included (greedy vote, adaptive rule): a resumed run

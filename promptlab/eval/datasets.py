@@ -12,15 +12,16 @@ import gzip
 import hashlib
 import json
 import os
+import random
 import re
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from promptlab.errors import DatasetError
+from promptlab.errors import ConfigError, DatasetError
 
 __all__ = [
     "ALIASES",
@@ -67,6 +68,15 @@ class Dataset:
 
     def __len__(self) -> int:
         return len(self.items)
+
+    def shuffled(self, seed: int) -> Dataset:
+        """The same items in a random order fixed by ``seed``: its first K items are a random sample of K
+        (a file's first items are often easier than the rest), the same on every run and resume."""
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise ConfigError(f"a shuffle seed must be a whole number, got {seed!r}")
+        items = list(self.items)
+        random.Random(seed).shuffle(items)
+        return replace(self, items=items)
 
 
 @dataclass(frozen=True)

@@ -134,10 +134,16 @@ def _rows(summaries: Sequence[EvalSummary]) -> tuple[list[str], list[list[str]]]
         statuses = ", ".join(f"{k} {v}" for k, v in s.statuses.most_common())
         options = ", ".join(f"{key}={json.dumps(value)}" for key, value in s.config.options.items()) or "-"
         rows.append([s.directory.name, s.config.dataset, s.config.strategy, s.config.backend, str(s.config.n),
-                     options, str(s.count), f"{s.accuracy:.1%}", f"{low:.1%} - {high:.1%}", f1, f"{s.mean_samples:.2f}",
+                     options, _items(s), f"{s.accuracy:.1%}", f"{low:.1%} - {high:.1%}", f1, f"{s.mean_samples:.2f}",
                      tokens, seconds, f"{_percentile(s.latencies, 0.5):.2f} / {_percentile(s.latencies, 0.95):.2f}",
                      statuses or "-"])
     return header, rows
+
+
+def _items(summary: EvalSummary) -> str:
+    """How many items, and the seed of their random order when they ran shuffled (a random sample)."""
+    seed = summary.config.shuffle
+    return str(summary.count) + ("" if seed is None else f" (shuffled, seed {seed})")
 
 
 def render_markdown(summaries: Sequence[EvalSummary]) -> str:

@@ -196,3 +196,24 @@ def test_the_hybrid_lead_is_recorded_and_an_older_hybrid_directory_resumes_only_
         promptlab.evaluate(sums, strategy="hybrid", backend=llm, out=old, limit=2)
     resumed = promptlab.evaluate(sums, strategy="hybrid", backend=llm, out=old, limit=2, options={"lead": "pal"})
     assert resumed.count == 2 and resumed.config.lead == "pal"
+
+
+def test_shuffle_with_limit_runs_a_random_sample_that_resumes_and_extends(sums, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    llm, out = MockBackend(default=_doubler), tmp_path / "sample"
+    first = promptlab.evaluate(sums, strategy="direct", backend=llm, out=out, limit=3, shuffle=7)
+    sample = [item.id for item in sums.shuffled(7).items]
+    assert [r.id for r in first.results] == sample[:3] != [item.id for item in sums.items[:3]]
+    assert first.config.shuffle == 7 and json.loads((out / "eval.json").read_text())["shuffle"] == 7
+    assert "3 (shuffled, seed 7)" in (out / "report.md").read_text()
+    extended = promptlab.evaluate(sums, strategy="direct", backend=llm, out=out, limit=5, shuffle=7)
+    assert [r.id for r in extended.results] == sample[:5] and len(llm.prompts) == 5, "only two more items ran"
+    for other in (None, 8):
+        with pytest.raises(ConfigError, match=f"shuffle: 7 there, {other} now"):
+            promptlab.evaluate(sums, strategy="direct", backend=llm, out=out, limit=5, shuffle=other)
+    script = tmp_path / "answers.json"
+    script.write_text(json.dumps(["2", "4"]))
+    cli = CliRunner().invoke(app, ["eval", str(sums.path), "--backend", f"mock:{script}", "--limit", "2",
+                                   "--shuffle", "7", "--out", str(tmp_path / "cli"), "--no-progress"])
+    assert cli.exit_code == 0, cli.output
+    assert [json.loads(line)["id"] for line in (tmp_path / "cli" / "results.jsonl").read_text().splitlines()] \
+        == sample[:2]

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from promptlab.errors import DatasetError
+from promptlab.errors import ConfigError, DatasetError
 from promptlab.eval import datasets
 from promptlab.eval.datasets import KNOWN, load_dataset, shipped_data_dir
 
@@ -154,3 +154,19 @@ def test_a_corrupt_or_oversized_file_is_one_clear_error(tmp_path: Path, monkeypa
     monkeypatch.setattr(datasets, "MAX_DATASET_BYTES", 100)
     with pytest.raises(DatasetError, match="larger than"):
         load_dataset(big)
+
+
+def test_a_shuffled_dataset_holds_the_same_items_in_an_order_fixed_by_the_seed() -> None:
+    data = load_dataset("mawps-singleop")
+    order = [item.id for item in data.shuffled(0).items]
+    assert sorted(order) == sorted(item.id for item in data.items) and order != [item.id for item in data.items]
+    assert order == [item.id for item in data.shuffled(0).items], "the same seed, the same order"
+    assert order != [item.id for item in data.shuffled(1).items]
+    assert data.shuffled(0).fingerprint == data.fingerprint, "the file's content is the same"
+    assert [item.id for item in data.items[:3]] == ["0", "1", "2"], "the loaded dataset is left as it was"
+
+
+@pytest.mark.parametrize("seed", ["0", 1.5, True, None])
+def test_a_shuffle_seed_must_be_a_whole_number(seed: object) -> None:
+    with pytest.raises(ConfigError, match="shuffle seed must be a whole number"):
+        load_dataset("mawps-singleop").shuffled(seed)  # type: ignore[arg-type]
