@@ -92,6 +92,8 @@ class Episode:
     messages: list[Message] = field(default_factory=list)
     schemas: tuple[ToolSchema, ...] = ()
     """The tools as function schemas, for the native variant (built once per episode)."""
+    step_configs: Sequence[GenerationConfig] = ()
+    """Each step's config for the text variant, with the template's declared stops."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +153,9 @@ class ReActRunner(Runner):
         # One config per step, built once: the stop names the step's own Observation line; a
         # constrained step's thought also stops where the action would begin.
         thought_stops = (THOUGHT_END,) if self.constrained else ()
+        self._base, self._thought_stops = base, thought_stops
         self._step_configs = _step_configs(base, max_steps, thought_stops)
+        self._template_step_configs: dict[int, Sequence[GenerationConfig]] = {}
         self._action_config = _with_stops(base, ("\n",))
         self._slot_configs: dict[tuple[str, ...], GenerationConfig | None] = {}
         self._factory, self._shared = _tool_source(tools, wiki_url, wiki_timeout_s)
@@ -221,15 +225,28 @@ class ReActRunner(Runner):
         return "max_steps"
 
     def begin(self, question: str, tools: ToolRegistry) -> Episode:
-        """The episode before the first step (here: the first prompt)."""
-        return Episode(question, tools, prompt=self.prompt(question, tools))
+        """The episode before the first step (here: the first prompt and the steps' configs)."""
+        return Episode(question, tools, prompt=self.prompt(question, tools), step_configs=self.step_configs(tools))
+
+    def step_configs(self, tools: ToolRegistry) -> Sequence[GenerationConfig]:
+        """Each step's config with ``tools``' template: the step's Observation line and the template's
+        declared stops (``stop`` in its metadata, e.g. ``react_math``'s next ``Question:``), unless the
+        runner's config names its own stops."""
+        template = self.template_for(tools)
+        key = id(template)  # the runner holds its templates, so an id stays theirs
+        if key not in self._template_step_configs:
+            declared = () if self._base.stop else tuple(template.metadata.get("stop") or ())
+            self._template_step_configs[key] = (
+                _step_configs(self._base, self.max_steps, (*declared, *self._thought_stops)) if declared
+                else self._step_configs)
+        return self._template_step_configs[key]
 
     def propose(self, episode: Episode, i: int, recorder: TraceRecorder) -> Generator[Effect, Any, Proposal | str]:
         """Ask the model for step ``i`` and read its action; a status string when the model cannot be asked."""
         label = f"Thought {i}:" if self.think else f"Action {i}:"
         step_prompt = episode.prompt + label
         slot = self.slot_config(episode.tools)
-        config = self._step_configs[i - 1] if self.think or slot is None else slot
+        config = (episode.step_configs or self._step_configs)[i - 1] if self.think or slot is None else slot
         reply = yield from self._ask(Generate(step_prompt, config), step_prompt, recorder)
         if isinstance(reply, str):
             return reply

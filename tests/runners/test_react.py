@@ -359,3 +359,17 @@ def test_wikipedia_down_or_slow_becomes_an_observation_and_the_loop_goes_on() ->
     assert result.trace.steps[0].data["observation_kind"] == "error"
     assert "did not answer within 0.3 s" in (result.trace.steps[0].observation or "")
     assert result.answer == "unknown"
+
+
+def test_a_template_declared_stop_ends_each_step_unless_the_config_names_its_own() -> None:
+    # react_math declares "\nQuestion:": the model's made-up next question is cut off, so its action
+    # there is never taken; the runner asks for this question's action instead.
+    rambling = " 2 and 3 make 5.\nQuestion: What is 4 + 4?\nThought 1: 8.\nAction 1: Finish[8]"
+    react = ReActRunner(MockBackend([rambling, "Finish[5]"]), tools=[Calculator()], template="react_math")
+    result = react.run("What is 2 + 3?")
+    assert result.answer == "5"
+    assert react.step_configs(react._shared)[0].stop == ("\nObservation 1:", "\nQuestion:")  # type: ignore[arg-type]
+    own = ReActRunner(MockBackend([rambling]), tools=[Calculator()], template="react_math", stop=["\nQ:"])
+    assert own.run("What is 2 + 3?").answer == "8", "the caller's stops replace the template's"
+    plain = ReActRunner(MockBackend([]), tools=[search, lookup])
+    assert plain.step_configs(plain._shared)[0].stop == ("\nObservation 1:",)  # type: ignore[arg-type]
