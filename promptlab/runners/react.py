@@ -155,7 +155,6 @@ class ReActRunner(Runner):
         thought_stops = (THOUGHT_END,) if self.constrained else ()
         self._base, self._thought_stops = base, thought_stops
         self._step_configs = _step_configs(base, max_steps, thought_stops)
-        self._template_step_configs: dict[int, Sequence[GenerationConfig]] = {}
         self._action_config = _with_stops(base, ("\n",))
         self._slot_configs: dict[tuple[str, ...], GenerationConfig | None] = {}
         self._factory, self._shared = _tool_source(tools, wiki_url, wiki_timeout_s)
@@ -232,14 +231,8 @@ class ReActRunner(Runner):
         """Each step's config with ``tools``' template: the step's Observation line and the template's
         declared stops (``stop`` in its metadata, e.g. ``react_math``'s next ``Question:``), unless the
         runner's config names its own stops."""
-        template = self.template_for(tools)
-        key = id(template)  # the runner holds its templates, so an id stays theirs
-        if key not in self._template_step_configs:
-            declared = () if self._base.stop else tuple(template.metadata.get("stop") or ())
-            self._template_step_configs[key] = (
-                _step_configs(self._base, self.max_steps, (*declared, *self._thought_stops)) if declared
-                else self._step_configs)
-        return self._template_step_configs[key]
+        declared = () if self._base.stop else tuple(self.template_for(tools).metadata.get("stop") or ())
+        return _step_configs(self._base, self.max_steps, (*declared, *self._thought_stops))  # cached per process
 
     def propose(self, episode: Episode, i: int, recorder: TraceRecorder) -> Generator[Effect, Any, Proposal | str]:
         """Ask the model for step ``i`` and read its action; a status string when the model cannot be asked."""
