@@ -174,6 +174,9 @@ class Checkpoint:
             if previous.ungrounded_weight is None and config.ungrounded_weight not in (None, 1.0):
                 differences.append(f"ungrounded_weight: not recorded there (written before CoT weighed its votes), "
                                    f"{config.ungrounded_weight:g} now; pass -O ungrounded_weight=1 to resume it")
+            if previous.shuffle != config.shuffle:
+                order = "the file's order" if previous.shuffle is None else f"--shuffle {previous.shuffle}"
+                differences.append(f"its items ran in {order}; pass the same to resume it")
             if previous.lead is None and config.lead not in (None, "pal"):
                 differences.append(f"lead: not recorded there (written when PAL led the hybrid's vote), "
                                    f"{config.lead!r} now; pass -O lead=pal to resume it")

@@ -208,7 +208,7 @@ def test_shuffle_with_limit_runs_a_random_sample_that_resumes_and_extends(sums, 
     extended = promptlab.evaluate(sums, strategy="direct", backend=llm, out=out, limit=5, shuffle=7)
     assert [r.id for r in extended.results] == sample[:5] and len(llm.prompts) == 5, "only two more items ran"
     for other in (None, 8):
-        with pytest.raises(ConfigError, match=f"shuffle: 7 there, {other} now"):
+        with pytest.raises(ConfigError, match=f"shuffle: 7 there, {other} now.*in --shuffle 7; pass the same"):
             promptlab.evaluate(sums, strategy="direct", backend=llm, out=out, limit=5, shuffle=other)
     script = tmp_path / "answers.json"
     script.write_text(json.dumps(["2", "4"]))
