@@ -5,7 +5,8 @@
 
 Per engine:
   * overhead: promptlab's generate against the raw library call, same prompt and
-    settings, runs interleaved; reports decode tokens/s of each and the ratio.
+    settings, runs interleaved; reports decode tokens/s of each and the ratio
+    (llama.cpp: on a one-line prompt and after the long few-shot PAL prompt).
   * react: a 5-step ReAct-style episode (the ``webthink_simple6`` few-shot prompt plus
     a growing scratchpad, 30 new tokens per step) with prefix reuse off (cache reset
     every step) and on, and for a second question that shares the few-shot prefix.
@@ -30,14 +31,19 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from promptlab.backends.base import Backend  # noqa: E402
+from promptlab.runners.pal import PALRunner  # noqa: E402
 
-REACT_PROMPTS = ROOT.parent / "shared" / "data" / "react" / "prompts_naive.json"
+REACT_PROMPTS = ROOT / "templates" / "examples" / "react_prompts_naive.json"
 QUESTIONS = (
     "Which magazine was started first, Arthur's Magazine or First for Women?",
     "Were Pavel Urysohn and Leonid Levin known for the same type of work?",
 )
 OBSERVATION = "Observation {step}: (Result 1 / 1) The article says nothing more about this.\n"
 OVERHEAD_PROMPT = "Write a long story about a lighthouse keeper who finds a message in a bottle.\n\nStory:"
+PAL_QUESTION = (
+    "Every day Ryan spends 7 hours on learning english and some more hours on learning chinese. If he spends "
+    "2 hours more on learning english than on learning chinese. How many hours does he spend on learning chinese?"
+)
 Row = tuple[str, ...]
 
 
@@ -47,16 +53,20 @@ def react_prefix(question: str) -> str:
 
 
 def react_episode(
-    backend: Backend, question: str, *, reset: Callable[[], None] | None = None
+    backend: Backend, question: str, *, reset: Callable[[], None] | None = None, fresh: bool = False
 ) -> tuple[float, int, int]:
-    """Run 5 steps of 30 greedy tokens on a growing scratchpad; (seconds, evaluated, reused) prompt tokens."""
+    """Run 5 steps of 30 greedy tokens on a growing scratchpad; (seconds, evaluated, reused) prompt tokens.
+
+    ``reset`` is called before each step; ``fresh``: each step's prompt starts with its own line,
+    so no cached prefix can serve it (for an engine with no cache to clear).
+    """
     prompt = react_prefix(question)
     evaluated = reused = 0
     started = time.perf_counter()
     for step in range(1, 6):
         if reset is not None:
             reset()
-        result = backend.complete(prompt, max_new_tokens=30)
+        result = backend.complete(f"Step {step}.\n{prompt}" if fresh else prompt, max_new_tokens=30)
         evaluated += result.usage.prompt_tokens - result.usage.cached_prompt_tokens
         reused += result.usage.cached_prompt_tokens
         prompt += result.text + "\n" + OBSERVATION.format(step=step)
@@ -65,48 +75,54 @@ def react_episode(
 
 # ----------------------------------------------------------------------------- llama.cpp
 def llamacpp_rows(rounds: int) -> list[Row]:
-    from promptlab.backends.llamacpp import LlamaCppBackend
+    from llama_cpp import Llama
+
+    from promptlab.backends.embedded import embedded_model_path
+    from promptlab.backends.llamacpp import LlamaCppBackend, default_threads
 
     backend = LlamaCppBackend(n_ctx=4096, seed=0)
-    llm = backend._llm
+    threads = default_threads()  # the backend's default; the raw side gets a model of its own
+    llm = Llama(model_path=str(embedded_model_path()), n_ctx=4096, n_threads=threads, n_threads_batch=threads,
+                verbose=False)
     max_tokens = 128
-    raw_rates, ours_rates = [], []
-    for _ in range(rounds):  # interleaved: a load spike hits both sides alike
-        started = time.perf_counter()
-        raw = cast(dict[str, Any], llm(OVERHEAD_PROMPT, max_tokens=max_tokens, temperature=0.0, top_k=0, top_p=1.0,
-                                       min_p=0.0, typical_p=1.0, repeat_penalty=1.0))
-        raw_rates.append(raw["usage"]["completion_tokens"] / (time.perf_counter() - started))
-        started = time.perf_counter()
-        ours = backend.complete(OVERHEAD_PROMPT, max_new_tokens=max_tokens)
-        ours_rates.append(ours.usage.completion_tokens / (time.perf_counter() - started))
-        assert ours.text == raw["choices"][0]["text"], "promptlab and Llama.__call__ must agree"
-    raw_rate, ours_rate = statistics.median(raw_rates), statistics.median(ours_rates)
-    rows: list[Row] = [
-        ("llama.cpp", f"decode tokens/s, {max_tokens} greedy tokens (median of {rounds})",
-         f"Llama.__call__ {raw_rate:.1f}", f"promptlab {ours_rate:.1f}",
-         f"overhead {100 * (raw_rate / ours_rate - 1):+.1f}%"),
-    ]
+    rows: list[Row] = []
+    prompts = {"": OVERHEAD_PROMPT, ", after the 8-shot PAL prompt": PALRunner(backend).prompt(PAL_QUESTION)}
+    for label, prompt in prompts.items():
+        raw_rates, ours_rates = [], []
+        for _ in range(rounds):  # interleaved: a load spike hits both sides alike
+            started = time.perf_counter()
+            raw = cast(dict[str, Any], llm(prompt, max_tokens=max_tokens, temperature=0.0, top_k=0, top_p=1.0,
+                                           min_p=0.0, typical_p=1.0, repeat_penalty=1.0))
+            raw_rates.append(raw["usage"]["completion_tokens"] / (time.perf_counter() - started))
+            started = time.perf_counter()
+            ours = backend.complete(prompt, max_new_tokens=max_tokens)
+            ours_rates.append(ours.usage.completion_tokens / (time.perf_counter() - started))
+            if prompt is OVERHEAD_PROMPT:  # a long prompt is evaluated in other chunks: near-ties may part
+                assert ours.text == raw["choices"][0]["text"], "promptlab and Llama.__call__ must agree"
+        raw_rate, ours_rate = statistics.median(raw_rates), statistics.median(ours_rates)
+        rows.append(("llama.cpp", f"decode tokens/s, {max_tokens} greedy tokens{label} (median of {rounds})",
+                     f"Llama.__call__ {raw_rate:.1f}", f"promptlab {ours_rate:.1f}",
+                     f"overhead {100 * (raw_rate / ours_rate - 1):+.1f}%"))
     timings: dict[str, list[float]] = {"off": [], "on": [], "second": []}
     reuse: dict[str, tuple[int, int]] = {}
     for _ in range(rounds):
-        seconds, *counts = react_episode(backend, QUESTIONS[0], reset=llm.reset)
+        seconds, *counts = react_episode(backend, QUESTIONS[0], fresh=True)
         timings["off"].append(seconds)
         reuse["off"] = (counts[0], counts[1])
-        llm.reset()  # type: ignore[no-untyped-call]
         seconds, *counts = react_episode(backend, QUESTIONS[0])
         timings["on"].append(seconds)
         reuse["on"] = (counts[0], counts[1])
         seconds, *counts = react_episode(backend, QUESTIONS[1])  # few-shot prefix still cached
         timings["second"].append(seconds)
         reuse["second"] = (counts[0], counts[1])
-    labels = {"off": "reset every step", "on": "prefix reuse, first question",
+    labels = {"off": "no reuse (each step's prompt starts anew)", "on": "prefix reuse, first question",
               "second": "prefix reuse, second question"}
     off = statistics.median(timings["off"])
     for key, label in labels.items():
         seconds = statistics.median(timings[key])
         evaluated, reused = reuse[key]
         rows.append(("llama.cpp", f"5-step ReAct episode: {label}", f"{seconds:.1f} s",
-                     f"prompt tokens evaluated {evaluated}, reused {reused}", f"{off / seconds:.1f}x vs reset"))
+                     f"prompt tokens evaluated {evaluated}, reused {reused}", f"{off / seconds:.1f}x vs no reuse"))
     backend.close()
     return rows
 
@@ -159,7 +175,7 @@ def openai_rows(rounds: int) -> list[Row]:
 
 
 # ---------------------------------------------------------------------------- transformers
-COT_EXEMPLARS = ROOT.parent / "shared" / "data" / "cot" / "gsm8k_cot_8shot.jsonl"
+COT_EXEMPLARS = ROOT / "templates" / "examples" / "gsm8k_cot_8shot.jsonl"
 COT_QUESTION = (
     "A robe takes 2 bolts of blue fiber and half that much white fiber.  How many bolts in total does it take?"
 )

@@ -131,11 +131,11 @@ def main() -> None:
     print("| server | concurrency | seconds | items/s | speed-up vs concurrency 1 | accuracy |")
     print("|---|---:|---:|---:|---:|---:|")
     base: dict[str, float] = {}
-    for server, concurrency, seconds, accuracy in rows:
-        base.setdefault(server, seconds)
+    for engine, concurrency, seconds, accuracy in rows:
+        base.setdefault(engine, seconds)
         shown = "-" if accuracy is None else f"{accuracy:.0%}"
-        print(f"| {server} | {concurrency} | {seconds:.2f} | {args.items / seconds:.2f} | "
-              f"{base[server] / seconds:.2f} | {shown} |")
+        print(f"| {engine} | {concurrency} | {seconds:.2f} | {args.items / seconds:.2f} | "
+              f"{base[engine] / seconds:.2f} | {shown} |")
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from promptlab.backends import load_backend
 from promptlab.eval.datasets import load_dataset
 from promptlab.eval.metrics import numeric_match
 from promptlab.runners import ChainOfThoughtRunner, PALRunner
+from promptlab.runners._sampling import Ballot
 from promptlab.runners.voting import majority_vote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -112,7 +113,7 @@ def table(args: argparse.Namespace) -> None:
             voters = {i: _with_greedy(greedy, i, pool[i], n) for i in ids}
             cells.append(f"{accuracy(lambda _, i, voters=voters: majority_vote(voters[i]).answer):.1%}")
             for policy in policies:
-                outcomes = [replay(policy, voters[i]) for i in ids]
+                outcomes = [replay(policy, [Ballot(answer) for answer in voters[i]]) for i in ids]
                 correct = sum(numeric_match(a, pool[i]["reference"]) for (a, _), i in zip(outcomes, ids, strict=True))
                 used = statistics.fmean(k for _, k in outcomes)
                 cells.append(f"{correct / len(ids):.1%} / {used:.1f}")
