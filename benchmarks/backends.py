@@ -8,8 +8,9 @@ Per engine:
     settings, runs interleaved; reports decode tokens/s of each and the ratio
     (llama.cpp: on a one-line prompt and after the long few-shot PAL prompt).
   * react: a 5-step ReAct-style episode (the ``webthink_simple6`` few-shot prompt plus
-    a growing scratchpad, 30 new tokens per step) with prefix reuse off (cache reset
-    every step) and on, and for a second question that shares the few-shot prefix.
+    a growing scratchpad, 30 new tokens per step) with prefix reuse off (the cache cleared
+    every step; for llama.cpp, whose engine has no cache to clear, each step's prompt starts
+    with its own line) and on, and for a second question that shares the few-shot prefix.
 
 An engine registers its measurements in ENGINES: a function returning table rows.
 """
