@@ -28,8 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from promptlab.backends import load_backend
 from promptlab.eval.datasets import load_dataset
 from promptlab.eval.metrics import numeric_match
-from promptlab.runners import ChainOfThoughtRunner, PALRunner
-from promptlab.runners._sampling import Ballot
+from promptlab.runners import Ballot, ChainOfThoughtRunner, PALRunner
 from promptlab.runners.voting import majority_vote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
